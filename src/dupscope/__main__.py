@@ -1,0 +1,5 @@
+import sys
+
+from dupscope.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: source pools, positive/hard-negative construction, datasets and pair sets."""

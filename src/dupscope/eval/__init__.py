@@ -1,0 +1,1 @@
+"""Evaluation: metrics, calibration and the pair-CSV harness behind ``dupscope evaluate``."""

@@ -1,0 +1,454 @@
+"""Pair verification: is B a geometrically and photometrically edited copy of A?
+
+Pipeline (all at working resolution, results mapped back to original pixels):
+
+1. Keypoints (SIFT by default), with keypoints on text rows dropped.
+2. Matching B against A in four descriptor variants (plain, mirrored, inverted, both),
+   Lowe ratio test in both images' own terms: a match is kept only if the A keypoint and
+   the B keypoint each have no near twin elsewhere in their own image (repeated glyphs,
+   ticks, periodic patterns carry no evidence of *which* place matches).
+3. RANSAC similarity fit (mirror handled by reflecting A's points), then an affine
+   refinement for resizes that change the aspect ratio.
+4. Checks that separate derivation from look-alikes: inliers must cover the overlap
+   area (``spread``), and the aligned pixels must agree (``agreement``: correlation of
+   B warped onto A, text excluded). Sibling charts share a frame and labels but not data,
+   so they fail the pixel check even when a few frame corners survive matching.
+5. Photometric fit on the aligned pixels: grayscale, inversion, contrast gain, offset.
+
+Transform convention (shared with :mod:`dupscope.transforms`):
+``B = resize(crop(rotate(mirror(A) if mirrored else A, rotation_deg), crop_box_a), scale)``;
+``matrix`` maps A pixel centres to B pixel centres (2x3, original resolution).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from dupscope.evidence.features import (
+    ImageFeatures,
+    detect,
+    extract_features,
+    norm_type,
+    sift_variant,
+    twin_distances,
+)
+from dupscope.transforms import geometry as G
+
+RATIO = 0.8
+RANSAC_PX = 3.0  # reprojection threshold in working pixels of B
+MIN_INLIERS = 10
+MIN_SPREAD = 0.25
+MIN_AGREEMENT = 0.7
+MAX_ANISOTROPY = 1.6
+SCALE_RANGE = (1 / 12, 12.0)
+GRID = 4
+
+
+@dataclass
+class GeometricEvidence:
+    """Outcome of :func:`verify_pair`. Transform fields are ``None`` unless ``found``."""
+
+    found: bool = False
+    score: float = 0.0
+    inliers: int = 0
+    rotation_deg: float | None = None
+    mirrored: bool | None = None
+    scale: float | None = None
+    crop_box_a: list[float] | None = None
+    overlap_fraction: float | None = None
+    grayscale: bool | None = None
+    contrast: float | None = None
+    brightness: float | None = None
+    inverted: bool | None = None
+    matrix: list[list[float]] | None = None
+    # Diagnostics (not part of the JSON contract).
+    spread: float = 0.0
+    agreement: float = 0.0
+    matches: int = 0
+    detector: str = "sift"
+    shape_a: tuple[int, int] = (0, 0)
+    shape_b: tuple[int, int] = (0, 0)
+    points_a: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)), repr=False)
+    points_b: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)), repr=False)
+
+    JSON_FIELDS = (
+        "found", "score", "inliers", "rotation_deg", "mirrored", "scale", "crop_box_a",
+        "overlap_fraction", "grayscale", "contrast", "brightness", "inverted", "matrix",
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict of the transform (plain Python types only)."""
+        out: dict[str, Any] = {}
+        for k in self.JSON_FIELDS:
+            v = getattr(self, k)
+            if isinstance(v, (np.floating, np.integer, np.bool_)):
+                v = v.item()
+            out[k] = v
+        return out
+
+    def matrix3(self) -> np.ndarray | None:
+        """3x3 homogeneous A->B matrix (original pixels), or None."""
+        if self.matrix is None:
+            return None
+        return np.vstack([np.asarray(self.matrix, np.float64), [0.0, 0.0, 1.0]])
+
+
+@dataclass
+class _Fit:
+    m3: np.ndarray  # 3x3 A->B, working coordinates
+    inl: np.ndarray  # bool mask over the variant's matches
+    ia: np.ndarray  # A keypoint index of each match
+    pb: np.ndarray  # B point (working coords) of each match
+    mirror: bool
+    invert: bool
+
+    @property
+    def n(self) -> int:
+        return int(self.inl.sum())
+
+
+# --------------------------------------------------------------------------- matching
+
+def _ratio_matches(
+    dq: np.ndarray, dt: np.ndarray, twin_q: np.ndarray, twin_t: np.ndarray, ratio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (iq, it) of unambiguous query->train matches."""
+    if len(dq) < 2 or len(dt) < 2:
+        return np.zeros(0, int), np.zeros(0, int)
+    knn = cv2.BFMatcher(norm_type(dq)).knnMatch(dq, dt, k=2)
+    iq, it = [], []
+    for ms in knn:
+        if len(ms) < 2:
+            continue
+        m, n2 = ms
+        d = m.distance
+        if d < ratio * n2.distance and d < ratio * twin_q[m.queryIdx] and d < ratio * twin_t[m.trainIdx]:
+            iq.append(m.queryIdx)
+            it.append(m.trainIdx)
+    return np.asarray(iq, int), np.asarray(it, int)
+
+
+def _variants(fb: ImageFeatures):
+    """(mirror, invert, points, descriptors, twin distances) of B as seen mirrored/inverted.
+
+    Points stay in B's own coordinates; the mirror is applied to A's points in the fit.
+    """
+    if fb.detector == "sift":
+        for mirror in (False, True):
+            for invert in (False, True):
+                yield mirror, invert, fb.points, sift_variant(fb.descriptors, mirror, invert), fb.twin_dist
+        return
+    # Binary descriptors cannot be permuted: re-detect on the flipped / inverted image.
+    w = fb.shape[1]
+    for mirror in (False, True):
+        for invert in (False, True):
+            g = fb.gray[:, ::-1] if mirror else fb.gray
+            g = 255 - g if invert else g
+            t = fb.text[:, ::-1] if mirror else fb.text
+            if not mirror and not invert:
+                pts, desc = fb.points, fb.descriptors
+            else:
+                pts, _, desc, _ = detect(np.ascontiguousarray(g), fb.detector, mask=np.ascontiguousarray(t))
+                if mirror:
+                    pts = pts.copy()
+                    pts[:, 0] = w - 1 - pts[:, 0]
+            yield mirror, invert, pts, desc, twin_distances(desc, pts)
+
+
+_FLIP = np.diag([-1.0, 1.0, 1.0])
+
+
+def _fit_variant(pa: np.ndarray, pb: np.ndarray, mirror: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """Similarity RANSAC then affine refinement; returns (3x3 A->B, inlier mask)."""
+    src = pa.copy()
+    if mirror:
+        src[:, 0] = -src[:, 0]
+    sim, inl = cv2.estimateAffinePartial2D(
+        src, pb, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX, maxIters=2000,
+        confidence=0.995, refineIters=10,
+    )
+    if sim is None:
+        return None
+    m3 = np.vstack([sim, [0, 0, 1]])
+    inl = inl.ravel().astype(bool)
+    if inl.sum() >= 8:
+        # Aspect-changing resize: the similarity only fits locally, so gather matches that
+        # are roughly consistent with it and let a full affine explain them.
+        res = np.linalg.norm(G.apply_matrix(m3, src) - pb, axis=1)
+        span = float(np.ptp(pb, axis=0).max()) if len(pb) else 0.0
+        cand = res < max(8.0, 0.08 * span)
+        if cand.sum() >= 8:
+            aff, _ = cv2.estimateAffine2D(
+                src[cand], pb[cand], method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                maxIters=1000, confidence=0.995, refineIters=10,
+            )
+            if aff is not None:
+                sv = np.linalg.svd(aff[:, :2], compute_uv=False)
+                if sv[1] > 0 and sv[0] / sv[1] <= MAX_ANISOTROPY and np.linalg.det(aff[:, :2]) > 0:
+                    a3 = np.vstack([aff, [0, 0, 1]])
+                    ainl = np.linalg.norm(G.apply_matrix(a3, src) - pb, axis=1) < RANSAC_PX
+                    if ainl.sum() > inl.sum() + max(2, 0.1 * inl.sum()):
+                        m3, inl = a3, ainl
+    if mirror:
+        m3 = m3 @ _FLIP
+    return m3, inl
+
+
+def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit | None, int]:
+    best: _Fit | None = None
+    n_matches = 0
+    for mirror, invert, pts_b, desc_b, twin_b in _variants(fb):
+        ib, ia = _ratio_matches(desc_b, fa.descriptors, twin_b, fa.twin_dist, ratio)
+        n_matches = max(n_matches, len(ia))
+        if len(ia) < 4:
+            continue
+        r = _fit_variant(fa.points[ia].astype(np.float64), pts_b[ib].astype(np.float64), mirror)
+        if r is None:
+            continue
+        m3, inl = r
+        s = math.sqrt(abs(np.linalg.det(m3[:2, :2])))
+        if not (SCALE_RANGE[0] <= s <= SCALE_RANGE[1]):
+            continue
+        fit = _Fit(m3, inl, ia, pts_b[ib], mirror, invert)
+        if best is None or fit.n > best.n:
+            best = fit
+    return best, n_matches
+
+
+# --------------------------------------------------------------------------- checks
+
+def _overlap_polygon(m3: np.ndarray, shape_a, shape_b) -> np.ndarray:
+    """Convex polygon (A working coords) where A and B overlap."""
+    ha, wa = shape_a
+    hb, wb = shape_b
+    rect_b = np.array([[-0.5, -0.5], [wb - 0.5, -0.5], [wb - 0.5, hb - 0.5], [-0.5, hb - 0.5]])
+    back = G.apply_matrix(np.linalg.inv(m3), rect_b).astype(np.float32)
+    rect_a = np.array([[-0.5, -0.5], [wa - 0.5, -0.5], [wa - 0.5, ha - 0.5], [-0.5, ha - 0.5]], np.float32)
+    if np.cross(back[1] - back[0], back[2] - back[1]) < 0:
+        back = back[::-1].copy()
+    area, poly = cv2.intersectConvexConvex(rect_a, np.ascontiguousarray(back))
+    if poly is None or area <= 0:
+        return np.zeros((0, 2), np.float32)
+    return poly.reshape(-1, 2)
+
+
+def _spread(poly: np.ndarray, content: np.ndarray, inliers: np.ndarray) -> float:
+    """Share of the overlap's keypoint-bearing grid cells that hold an inlier."""
+    if len(poly) < 3 or len(inliers) == 0:
+        return 0.0
+    x0, y0 = poly.min(axis=0)
+    x1, y1 = poly.max(axis=0)
+    cw, ch = max((x1 - x0) / GRID, 1e-6), max((y1 - y0) / GRID, 1e-6)
+    contour = poly.reshape(-1, 1, 2).astype(np.float32)
+
+    def cells(p: np.ndarray) -> set[tuple[int, int]]:
+        out = set()
+        for x, y in p:
+            if cv2.pointPolygonTest(contour, (float(x), float(y)), False) < 0:
+                continue
+            out.add((min(GRID - 1, int((x - x0) / cw)), min(GRID - 1, int((y - y0) / ch))))
+        return out
+
+    c_content = cells(content)
+    c_inl = cells(inliers)
+    if not c_content:
+        return 0.0
+    return len(c_inl & c_content) / len(c_content)
+
+
+@dataclass
+class _Photometric:
+    agreement: float
+    grayscale: bool
+    contrast: float
+    brightness: float
+    inverted: bool
+
+
+def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photometric:
+    """Warp B onto A and compare the aligned pixels."""
+    ha, wa = fa.shape
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    m = m3[:2].astype(np.float64)
+    warped = cv2.warpAffine(fb.rgb, m, (wa, ha), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    valid = cv2.warpAffine(np.full(fb.shape, 255, np.uint8), m, (wa, ha), flags=flags)
+    text_b = cv2.warpAffine(fb.text, m, (wa, ha), flags=flags)
+    valid = cv2.erode((valid == 255).astype(np.uint8), np.ones((5, 5), np.uint8))
+    keep = (valid > 0) & (fa.text == 0) & (text_b == 0)
+    if keep.sum() < 50:
+        return _Photometric(0.0, False, 1.0, 0.0, False)
+    ca = float(np.ptp(fa.rgb[::4, ::4].astype(np.int16), axis=2)[keep[::4, ::4]].mean())
+    cb = float(np.ptp(warped[::4, ::4].astype(np.int16), axis=2)[keep[::4, ::4]].mean())
+    grayscale = bool(cb < 2.0 and ca > 6.0)
+    # Fit on all three channels unless B is gray: an editor's contrast change clips
+    # per channel, which a fit on luma would mistake for a lower gain.
+    if cb < 2.0:
+        xa = fa.gray[:, :, None]
+        raw = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)[:, :, None]
+    else:
+        xa, raw = fa.rgb, warped
+    xa = cv2.GaussianBlur(xa, (0, 0), 1.2).reshape(xa.shape)
+    yb = cv2.GaussianBlur(raw, (0, 0), 1.2).reshape(raw.shape)
+    n_keep = int(keep.sum())
+    step = max(1, int(math.sqrt(n_keep * xa.shape[2] / 12000)))  # subsample big overlaps
+    sel = keep[::step, ::step]
+    x = xa[::step, ::step][sel].astype(np.float64).ravel()
+    y = yb[::step, ::step][sel].astype(np.float64).ravel()
+    r0 = raw[::step, ::step][sel].ravel()
+    unsat = (r0 > 1) & (r0 < 254)  # saturated outputs carry no gain information
+    if unsat.sum() >= 50:
+        x, y = x[unsat], y[unsat]
+    # Robust linear fit y = g x + c: drop outliers (overlays) and refit.
+    ok = np.ones_like(x, bool)
+    g, c, corr = 1.0, 0.0, 0.0
+    for _ in range(3):
+        xs, ys = x[ok], y[ok]
+        if len(xs) < 20:
+            break
+        mx, my = xs.mean(), ys.mean()
+        vx, vy = ((xs - mx) ** 2).mean(), ((ys - my) ** 2).mean()
+        if vx < 1e-6 or vy < 1e-6:
+            break
+        cov = ((xs - mx) * (ys - my)).mean()
+        g, c = cov / vx, my - cov / vx * mx
+        corr = cov / math.sqrt(vx * vy)
+        r = y - (g * x + c)
+        mad = np.median(np.abs(r[ok])) * 1.4826 + 1.0
+        ok = np.abs(r) < 3.0 * mad
+    ga = cv2.GaussianBlur(fa.gray, (0, 0), 1.5)
+    gb = cv2.GaussianBlur(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), (0, 0), 1.5)
+    agreement = tile_agreement(ga, gb, keep)
+    inverted = bool(g < 0 and corr < -0.3)
+    if inverted:
+        contrast, brightness = -g, 255.0 - c
+    else:
+        contrast, brightness = g, c
+    return _Photometric(agreement, grayscale, float(contrast), float(brightness), inverted)
+
+
+TILE = 16
+TILE_CONTENT_STD = 8.0  # grey levels (after blur) for a tile to count as content
+TILE_R2 = 0.6
+
+
+def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int = TILE) -> float:
+    """Share of content tiles whose aligned pixels agree under one global tone curve.
+
+    A derivation applies one tone mapping to the whole image (contrast, gamma,
+    inversion), so after a global lookup ``f(A)`` every tile of B is explained. Sibling
+    figures share a frame, labels and background, but their data (dots, bands, cells)
+    differ tile by tile, and bands of different strength cannot share one curve.
+    """
+    x = ga.astype(np.float32)
+    y = gb.astype(np.float32)
+    k = keep.astype(np.float32)
+    nb = 32
+    bins = np.clip((x * (nb / 256.0)).astype(np.int32), 0, nb - 1)
+    cnt = np.bincount(bins[keep], minlength=nb).astype(np.float64)
+    tot = np.bincount(bins[keep], weights=y[keep], minlength=nb)
+    good = cnt >= 10
+    if good.sum() == 0:
+        return 0.0
+    centers = (np.arange(nb) + 0.5) * (256.0 / nb)
+    lut = np.interp(centers, centers[good], tot[good] / cnt[good])
+    pred = np.interp(x, centers, lut).astype(np.float32)
+    r = (y - pred) * k
+    h, w = x.shape
+    th, tw = h // tile, w // tile
+    if th == 0 or tw == 0:
+        return 0.0
+
+    def tsum(a: np.ndarray) -> np.ndarray:
+        return a[: th * tile, : tw * tile].reshape(th, tile, tw, tile).sum(axis=(1, 3))
+
+    n = tsum(k)
+    sel = n >= 0.6 * tile * tile
+    if not sel.any():
+        return 0.0
+    nn = np.maximum(n, 1)
+    var_a = tsum(x * x * k) / nn - (tsum(x * k) / nn) ** 2
+    var_b = tsum(y * y * k) / nn - (tsum(y * k) / nn) ** 2
+    content = sel & ((var_a >= TILE_CONTENT_STD ** 2) | (var_b >= TILE_CONTENT_STD ** 2))
+    if content.sum() == 0:
+        return 0.0
+    r2 = 1.0 - (tsum(r * r) / nn) / np.maximum(var_b, 1e-3)
+    return float((r2[content] >= TILE_R2).mean())
+
+
+def _score(inliers: int, spread: float, agreement: float) -> float:
+    """Scalar in [0, 1]: enough inliers, covering the overlap, with agreeing pixels."""
+    support = 1.0 - math.exp(-inliers / 12.0)
+    cover = min(1.0, spread / 0.5)
+    agree = min(1.0, max(0.0, (agreement - 0.3) / 0.6))
+    return float(support * cover * agree)
+
+
+# --------------------------------------------------------------------------- public API
+
+def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATIO) -> GeometricEvidence:
+    """Verify a pair from precomputed features (lets a scan cache per-image work)."""
+    ev = GeometricEvidence(detector=fa.detector, shape_a=fa.orig_shape, shape_b=fb.orig_shape)
+    if len(fa.points) < 4 or len(fb.points) < 4:
+        return ev
+    fit, n_matches = _best_fit(fa, fb, ratio)
+    ev.matches = n_matches
+    if fit is None or fit.n < 3:
+        return ev
+    pa = fa.points[fit.ia[fit.inl]].astype(np.float64)
+    pb = fit.pb[fit.inl].astype(np.float64)
+    ev.inliers = fit.n
+    poly = _overlap_polygon(fit.m3, fa.shape, fb.shape)
+    ev.spread = _spread(poly, fa.points, pa)
+    photo = _photometric(fa, fb, fit.m3) if fit.n >= 4 else None
+    ev.agreement = photo.agreement if photo else 0.0
+    ev.score = _score(ev.inliers, ev.spread, ev.agreement)
+
+    # Back to original pixels: working = S @ original for each image.
+    sa = G.scaling_about_edges(*fa.factor)
+    sb = G.scaling_about_edges(*fb.factor)
+    m_orig = np.linalg.inv(sb) @ fit.m3 @ sa
+    ev.points_a = G.apply_matrix(np.linalg.inv(sa), pa)
+    ev.points_b = G.apply_matrix(np.linalg.inv(sb), pb)
+
+    ev.found = bool(
+        ev.inliers >= MIN_INLIERS and ev.spread >= MIN_SPREAD and ev.agreement >= MIN_AGREEMENT
+    )
+    if not ev.found:
+        return ev
+    rot, mirrored, scale = G.decompose(m_orig)
+    if abs(rot - round(rot)) < 0.05:  # report exact right angles cleanly
+        rot = float(round(rot)) % 360.0
+    ev.rotation_deg = round(float(rot), 3)
+    ev.mirrored = bool(mirrored)
+    ev.scale = round(float(scale), 5)
+    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m_orig, fa.orig_shape, fb.orig_shape)]
+    poly_o = G.apply_matrix(np.linalg.inv(sa), poly) if len(poly) else poly
+    area = float(cv2.contourArea(poly_o.astype(np.float32))) if len(poly_o) >= 3 else 0.0
+    ev.overlap_fraction = round(min(1.0, area / float(fa.orig_shape[0] * fa.orig_shape[1])), 4)
+    ev.grayscale = photo.grayscale
+    ev.inverted = photo.inverted
+    ev.contrast = round(photo.contrast, 4)
+    ev.brightness = round(photo.brightness, 3)
+    ev.matrix = [[round(float(v), 6) for v in row] for row in m_orig[:2]]
+    return ev
+
+
+def verify_pair(a, b, *, max_side: int = 512, detector: str = "sift", suppress_text: bool = True) -> GeometricEvidence:
+    """Local-feature verification that B was derived from A (see module docstring).
+
+    ``a`` and ``b`` are paths, PIL images or uint8 arrays. ``found`` is conservative: it
+    needs ``MIN_INLIERS`` inliers spread over the overlap *and* agreeing aligned pixels.
+    """
+    fa = extract_features(a, max_side=max_side, detector=detector, suppress_text=suppress_text)
+    fb = extract_features(b, max_side=max_side, detector=detector, suppress_text=suppress_text)
+    return verify_features(fa, fb)
+
+
+def explain(a, b, **kwargs) -> dict[str, Any]:
+    """The ``transform`` JSON object for a pair (``verify_pair(...).to_json()``)."""
+    return verify_pair(a, b, **kwargs).to_json()

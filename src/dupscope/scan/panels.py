@@ -1,0 +1,142 @@
+"""Splitting a composite figure into its panels.
+
+Reuse is usually of one panel, pasted into another figure, so both the whole figure and
+each panel are scanned. Panels are found by recursive XY-cuts along gutters of the
+background colour (the layout of almost every multi-panel figure), with a fallback to
+large, solid connected regions for layouts no straight cut separates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, pixel-edge convention
+
+
+@dataclass(frozen=True)
+class PanelParams:
+    """Knobs of the splitter; defaults suit figures from ~300 px to a few thousand."""
+
+    min_side: int = 48  # a panel narrower than this is a label or a tick column
+    min_area_frac: float = 0.015  # ... or smaller than this fraction of the figure
+    max_panels: int = 32
+    tol: int = 24  # max channel difference still counted as background (JPEG noise)
+    border_agree: float = 0.6  # fraction of the border that must be background
+    gutter_frac: float = 0.004  # minimum gutter width, as a fraction of the long side
+    analysis_side: int = 1200  # work on a downscaled copy above this size
+
+
+def estimate_background(img: np.ndarray, params: PanelParams = PanelParams()) -> np.ndarray | None:
+    """The figure's background colour, or None when the border is not mostly one colour.
+
+    No uniform border means no gutters to cut along (a photograph, a full-bleed panel).
+    """
+    h, w = img.shape[:2]
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).astype(np.int16)
+    q = border // 8
+    keys = (q[:, 0].astype(np.int32) << 10) | (q[:, 1].astype(np.int32) << 5) | q[:, 2]
+    vals, counts = np.unique(keys, return_counts=True)
+    mode = vals[np.argmax(counts)]
+    sel = border[keys == mode]
+    bg = np.median(sel, axis=0)
+    agree = (np.abs(border - bg).max(axis=1) <= params.tol).mean()
+    if agree < params.border_agree or h < 2 or w < 2:
+        return None
+    return bg.astype(np.int16)
+
+
+def content_mask(img: np.ndarray, bg: np.ndarray, tol: int) -> np.ndarray:
+    return np.abs(img.astype(np.int16) - bg).max(axis=2) > tol
+
+
+def _segments(profile: np.ndarray, gutter: int) -> list[tuple[int, int]]:
+    """Runs of content separated by empty runs of at least ``gutter``."""
+    idx = np.flatnonzero(profile)
+    if idx.size == 0:
+        return []
+    gaps = np.flatnonzero(np.diff(idx) > gutter)
+    starts = np.concatenate([[idx[0]], idx[gaps + 1]])
+    ends = np.concatenate([idx[gaps], [idx[-1]]]) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], depth: int = 0) -> None:
+    x0, y0, x1, y1 = box
+    sub = mask[y0:y1, x0:x1]
+    # A line counts as content above a small noise floor (JPEG specks in the gutter).
+    rows = sub.sum(axis=1) > max(1, int(0.002 * sub.shape[1]))
+    cols = sub.sum(axis=0) > max(1, int(0.002 * sub.shape[0]))
+    rseg, cseg = _segments(rows, gutter), _segments(cols, gutter)
+    if not rseg or not cseg:
+        return
+    # Trim to content, then cut along whichever axis has more pieces.
+    tx0, tx1, ty0, ty1 = x0 + cseg[0][0], x0 + cseg[-1][1], y0 + rseg[0][0], y0 + rseg[-1][1]
+    if depth > 12 or (len(rseg) == 1 and len(cseg) == 1):
+        out.append((tx0, ty0, tx1, ty1))
+        return
+    if len(rseg) >= len(cseg):
+        for s, e in rseg:
+            _xy_cut(mask, (tx0, y0 + s, tx1, y0 + e), gutter, out, depth + 1)
+    else:
+        for s, e in cseg:
+            _xy_cut(mask, (x0 + s, ty0, x0 + e, ty1), gutter, out, depth + 1)
+
+
+def _components(mask: np.ndarray, gutter: int, min_side: int, min_area: float) -> list[Box]:
+    """Large, solid connected regions (panels in an irregular layout)."""
+    k = max(3, gutter | 1)
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if w < min_side or h < min_side or w * h < min_area:
+            continue
+        if area / float(w * h) < 0.5:  # sparse: a plot's strokes, a text block
+            continue
+        boxes.append((x, y, x + w, y + h))
+    return boxes
+
+
+def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[Box]:
+    """Panel boxes of a composite figure, in reading order; [] when it is one panel."""
+    h, w = img.shape[:2]
+    if min(h, w) < 2 * params.min_side:
+        return []
+    scale = 1.0
+    work = img
+    if max(h, w) > params.analysis_side:
+        scale = params.analysis_side / max(h, w)
+        work = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    bg = estimate_background(work, params)
+    if bg is None:
+        return []
+    mask = content_mask(work, bg, params.tol)
+    wh, ww = mask.shape
+    gutter = max(2, int(round(params.gutter_frac * max(wh, ww))))
+    min_side = params.min_side * scale
+    min_area = params.min_area_frac * wh * ww
+    leaves: list[Box] = []
+    _xy_cut(mask, (0, 0, ww, wh), gutter, leaves)
+    boxes = [b for b in leaves if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side
+             and (b[2] - b[0]) * (b[3] - b[1]) >= min_area]
+    if len(boxes) < 2:
+        comps = _components(mask, gutter, int(min_side), max(min_area, 0.05 * wh * ww))
+        boxes = comps if len(comps) >= 2 else []
+    if len(boxes) < 2:
+        return []
+    biggest = max((b[2] - b[0]) * (b[3] - b[1]) for b in boxes)
+    if biggest >= 0.9 * wh * ww:
+        return []
+    boxes = sorted(boxes, key=lambda b: (b[1] // max(1, gutter * 4), b[0]))[: params.max_panels]
+    if scale != 1.0:
+        inv = 1.0 / scale
+        boxes = [
+            (max(0, int(np.floor(b[0] * inv))), max(0, int(np.floor(b[1] * inv))),
+             min(w, int(np.ceil(b[2] * inv))), min(h, int(np.ceil(b[3] * inv))))
+            for b in boxes
+        ]
+    return boxes

@@ -1,0 +1,521 @@
+"""The batch scan: extract, embed (cached), retrieve, verify, write outputs.
+
+Stages, each with its own progress bar:
+
+1. *extract + embed*: every document becomes items (figures and panels); an item whose
+   content hash has a cached embedding for this model is not embedded again. Work is
+   committed to the store as it goes, which is what makes a killed scan resumable.
+2. *search*: one plain embedding per distinct image in a FAISS index (this scan's and the
+   database's), queried with the 8 dihedral embeddings of each new image.
+3. *verify*: the verifier scores each candidate pair (TTA on the query side); identical
+   pixels short-cut to probability 1. Pairs of an item with itself, its own panel or
+   parent figure are skipped.
+4. *report*: matches.json, matches.csv, skipped.csv, report.html.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from dupscope.errors import ImageLoadError
+from dupscope.preprocess import resize_square
+from dupscope.scan.extract import (
+    Input,
+    Item,
+    Skipped,
+    discover,
+    figure_items,
+    item_pixels,
+    iter_figures,
+    load_figure,
+)
+from dupscope.scan.panels import PanelParams
+from dupscope.scan.search import EXACT_LIMIT, build_index, dihedral_knn
+from dupscope.scan.store import DocKey, Store, atomic_write
+
+EvidenceFn = Callable[[np.ndarray, np.ndarray], "bytes | None"]
+
+MAX_GROUP = 50  # items per identical-pixels group paired up (a logo on 500 pages: 50)
+EXTRA_NEIGHBOURS = 6  # slack for neighbours that are trivial (own panels, own parent)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Match:
+    a: Item
+    b: Item
+    probability: float
+    kind: str  # "cross_document" | "same_document" | "same_figure"
+    exact: bool  # identical pixels
+
+    def to_json(self) -> dict[str, Any]:
+        def side(it: Item) -> dict[str, Any]:
+            d = it.to_json()
+            if it.indexed:
+                d["db"] = True
+            return d
+
+        return {"a": side(self.a), "b": side(self.b), "probability": round(float(self.probability), 6),
+                "kind": self.kind, "exact": self.exact}
+
+
+@dataclass
+class ScanResult:
+    matches: list[Match]
+    skipped: list[tuple[str, str]]
+    n_documents: int
+    n_items: int
+    n_indexed_items: int
+    n_candidates: int
+    seconds: float
+    threshold: float
+    model: str
+    out_dir: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        db = f" (+{self.n_indexed_items} indexed)" if self.n_indexed_items else ""
+        return (f"{self.n_documents} documents, {self.n_items} items{db}, {self.n_candidates} candidates, "
+                f"{len(self.matches)} matches, {len(self.skipped)} skipped, {self.seconds:.1f} s")
+
+
+@dataclass
+class AddResult:
+    n_documents: int
+    n_items: int
+    skipped: list[tuple[str, str]]
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"added {self.n_documents} documents, {self.n_items} items, "
+                f"{len(self.skipped)} skipped, {self.seconds:.1f} s")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def model_fingerprint(verifier) -> str:
+    """Name plus a digest of config and weights: a retrained model never hits the cache."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(json.dumps(verifier.config.to_dict(), sort_keys=True, default=str).encode())
+    for k, v in sorted(verifier.model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().to("cpu").contiguous().numpy().tobytes())
+    return f"{verifier.name}#{h.hexdigest()}"
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over the smaller box's area."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / small if small > 0 else 0.0
+
+
+def trivial(a: Item, b: Item) -> bool:
+    """The same picture region: an item with itself, its own panel or its parent figure."""
+    if a.doc != b.doc or a.page != b.page:
+        return False
+    if a.figure == b.figure and (a.panel is None or b.panel is None or a.panel == b.panel):
+        return True
+    return _overlap(a.bbox, b.bbox) > 0.5
+
+
+def kind_of(a: Item, b: Item) -> str:
+    if a.doc != b.doc:
+        return "cross_document"
+    return "same_figure" if a.figure == b.figure else "same_document"
+
+
+def _bar(progress: bool, total: int | None, desc: str, unit: str, position: int = 0):
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not progress,
+                dynamic_ncols=True, leave=True, mininterval=0.5, position=position)
+
+
+# --------------------------------------------------------------------------- scanner
+
+
+class Scanner:
+    """Scan papers and images for reused figures and panels.
+
+    ``db``: a database folder (see :meth:`add`); without one, work is cached in the
+    output folder so an interrupted scan resumes. ``threshold`` defaults to the model's.
+    """
+
+    def __init__(
+        self,
+        verifier,
+        db: str | Path | None = None,
+        threshold: float | None = None,
+        k: int = 10,
+        batch_size: int = 64,
+        progress: bool = False,
+        evidence_fn: EvidenceFn | None = None,
+        panels: PanelParams = PanelParams(),
+        exact_limit: int = EXACT_LIMIT,
+        report_limit: int = 1000,
+    ) -> None:
+        self.verifier = verifier
+        self.db = Path(db) if db is not None else None
+        self.threshold = float(verifier.threshold if threshold is None else threshold)
+        self.k = int(k)
+        self.batch_size = int(batch_size)
+        self.progress = progress
+        self.evidence_fn = evidence_fn
+        self.panels = panels
+        self.exact_limit = exact_limit
+        self.report_limit = report_limit
+        self._model_key: str | None = None
+
+    @property
+    def model_key(self) -> str:
+        if self._model_key is None:
+            self._model_key = model_fingerprint(self.verifier)
+        return self._model_key
+
+    def _store(self, out_dir: Path | None) -> Store:
+        if self.db is not None:
+            return Store(self.db)
+        if out_dir is None:
+            raise ValueError("a database folder is needed to add documents")
+        return Store(out_dir / ".dupscope-cache")
+
+    # ------------------------------------------------------------------ public API
+
+    def add(self, paths: Iterable[str | Path]) -> AddResult:
+        """Add documents to the database index (plain embeddings only: cheap)."""
+        if self.db is None:
+            raise ValueError("Scanner.add needs a database folder (db=...)")
+        t0 = time.perf_counter()
+        skipped: Skipped = []
+        store = self._store(None)
+        try:
+            inputs = discover(list(paths), skipped)
+            docs = self._ingest(inputs, store, tta=False, skipped=skipped)
+            store.mark_indexed([(d, inp.source) for inp, d, _ in docs])
+            n_items = sum(len(items) for _, _, items in docs)
+        finally:
+            store.close()
+        return AddResult(len(docs), n_items, skipped, time.perf_counter() - t0)
+
+    def scan(self, paths: Iterable[str | Path], out_dir: str | Path | None = None) -> ScanResult:
+        """Find reuse within ``paths`` and between them and the database; write outputs."""
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        out = Path(out_dir) if out_dir is not None else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        skipped: Skipped = []
+        store = self._store(out)
+        try:
+            inputs = discover(list(paths), skipped)
+            docs = self._ingest(inputs, store, tta=True, skipped=skipped)
+            timings["extract_embed"] = time.perf_counter() - t0
+            new_items = [it for _, _, items in docs for it in items]
+            scanned = {d for _, d, _ in docs}
+            t1 = time.perf_counter()
+            db_items = self._indexed_items(store, exclude=scanned, skipped=skipped)
+            timings["indexed"] = time.perf_counter() - t1
+            doc_paths = {d: inp.path for inp, d, _ in docs}
+            matches, n_cand, t_search = self._match(store, new_items, db_items)
+            timings.update(t_search)
+            result = ScanResult(
+                matches=matches, skipped=skipped, n_documents=len(docs), n_items=len(new_items),
+                n_indexed_items=len(db_items), n_candidates=n_cand, seconds=0.0,
+                threshold=self.threshold, model=self.verifier.name, out_dir=out, timings=timings,
+            )
+            if out is not None:
+                t2 = time.perf_counter()
+                for it in db_items:
+                    if it.doc not in doc_paths:
+                        doc_paths[it.doc] = store.doc_path(it.doc)
+                result.seconds = time.perf_counter() - t0
+                self._write_outputs(result, doc_paths)
+                timings["report"] = time.perf_counter() - t2
+        finally:
+            store.close()
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    # ------------------------------------------------------------------ stage 1
+
+    def _ingest(self, inputs: list[Input], store: Store, tta: bool, skipped: Skipped) -> list[tuple[Input, int, list[Item]]]:
+        """Extract every document and make sure each distinct image is embedded."""
+        size = int(self.verifier.config.input_size)
+        pending: dict[str, np.ndarray] = {}
+        docs: list[tuple[Input, int, list[Item]]] = []
+        bar_docs = _bar(self.progress, len(inputs), "extract", "doc", 0)
+        bar_emb = _bar(self.progress, None, "embed", "img", 1)
+
+        def flush() -> None:
+            if not pending:
+                return
+            hashes = list(pending)
+            emb = self.verifier.embed_arrays([pending[h] for h in hashes], self.batch_size, tta=tta)
+            store.put_embeddings(self.model_key, hashes, emb)
+            bar_emb.update(len(hashes))
+            pending.clear()
+
+        try:
+            for inp in inputs:
+                bar_docs.update(1)
+                try:
+                    key = DocKey.of(inp.path)
+                except OSError as exc:
+                    skipped.append((inp.source, f"cannot read file ({exc.strerror or exc})"))
+                    continue
+                found = store.find_doc(key)
+                pixels: dict[str, np.ndarray] | None = None
+                if found is not None:
+                    doc, errs = found
+                    items = store.doc_items(doc, inp.source)
+                    skipped.extend((inp.source, e) for e in errs)
+                else:
+                    errs: list[tuple[str, str]] = []
+                    try:
+                        items, pixels = self._extract(inp, errs)
+                    except ImageLoadError as exc:
+                        skipped.append((inp.source, exc.reason))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
+                        skipped.append((inp.source, f"unexpected error: {type(exc).__name__}: {exc}"))
+                        continue
+                    doc = store.put_doc(key, inp.source, items, [r for _, r in errs])
+                    skipped.extend(errs)
+                    for it in items:
+                        it.doc = doc
+                docs.append((inp, doc, items))
+                need = store.missing(self.model_key, (it.hash for it in items), tta) - set(pending)
+                if not need:
+                    continue
+                if pixels is None:  # cached document, embeddings missing: read it again
+                    try:
+                        _, pixels = self._extract(inp, [])
+                    except Exception as exc:  # noqa: BLE001 - changed under us
+                        skipped.append((inp.source, f"cannot re-read document ({exc})"))
+                        docs.pop()
+                        continue
+                for h in sorted(need):
+                    if h in pixels:
+                        pending[h] = resize_square(pixels[h], size)
+                if len(pending) >= 2 * self.batch_size:
+                    flush()
+            flush()
+        finally:
+            bar_docs.close()
+            bar_emb.close()
+        # Documents whose images could not be re-read lack embeddings: drop those items.
+        all_hashes = [it.hash for _, _, items in docs for it in items]
+        lost = store.missing(self.model_key, all_hashes, tta)
+        if lost:
+            docs = [(inp, d, [it for it in items if it.hash not in lost]) for inp, d, items in docs]
+        return docs
+
+    def _extract(self, inp: Input, errs: Skipped) -> tuple[list[Item], dict[str, np.ndarray]]:
+        items: list[Item] = []
+        pixels: dict[str, np.ndarray] = {}
+        size = int(self.verifier.config.input_size)
+        for fig in iter_figures(inp, errs):
+            for item, px in figure_items(fig, inp.source, self.panels):
+                items.append(item)
+                if item.hash not in pixels:
+                    pixels[item.hash] = resize_square(px, size)
+        return items, pixels
+
+    def _indexed_items(self, store: Store, exclude: set[int], skipped: Skipped) -> list[Item]:
+        """Items of the database index (not re-scanned now), embedded with this model."""
+        out: list[Item] = []
+        docs = [d for d in store.indexed_docs() if d[0] not in exclude]
+        if not docs:
+            return out
+        size = int(self.verifier.config.input_size)
+        for doc, source, path in docs:
+            items = store.doc_items(doc, source)
+            need = store.missing(self.model_key, (it.hash for it in items), tta=False)
+            if need:  # indexed under another model: embed again from the file
+                try:
+                    _, pixels = self._extract(Input(source, Path(path), "pdf" if path.lower().endswith(".pdf") else "image"), [])
+                except Exception as exc:  # noqa: BLE001
+                    skipped.append((source, f"indexed document cannot be re-read ({exc})"))
+                    continue
+                hs = sorted(h for h in need if h in pixels)
+                for s in range(0, len(hs), 256):
+                    chunk = hs[s : s + 256]
+                    emb = self.verifier.embed_arrays([resize_square(pixels[h], size) for h in chunk], self.batch_size)
+                    store.put_embeddings(self.model_key, chunk, emb)
+                items = [it for it in items if it.hash not in need or it.hash in pixels]
+            for it in items:
+                it.indexed = True
+            out.extend(items)
+        return out
+
+    # ------------------------------------------------------------------ stages 2-3
+
+    def _match(self, store: Store, new_items: list[Item], db_items: list[Item]) -> tuple[list[Match], int, dict[str, float]]:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        items = new_items + db_items
+        by_hash: dict[str, list[int]] = {}
+        for i, it in enumerate(items):
+            by_hash.setdefault(it.hash, []).append(i)
+        new_hashes = list(dict.fromkeys(it.hash for it in new_items))
+        new_set = set(new_hashes)
+        db_hashes = [h for h in dict.fromkeys(it.hash for it in db_items) if h not in new_set]
+        nq = len(new_hashes)
+        if nq == 0:
+            return [], 0, timings
+        tta = store.get_embeddings(self.model_key, new_hashes, tta=True).astype(np.float32)
+        plain_db = store.get_embeddings(self.model_key, db_hashes, tta=False).astype(np.float32)
+        plain = np.concatenate([tta[:, 0], plain_db.reshape(len(db_hashes), tta.shape[2])])
+        hashes = new_hashes + db_hashes
+        groups = [by_hash[h][:MAX_GROUP] for h in hashes]
+        timings["load"] = time.perf_counter() - t0
+
+        def nontrivial_pairs(hi: int, hj: int) -> list[tuple[int, int]]:
+            out = []
+            for i in groups[hi]:
+                for j in groups[hj]:
+                    if i != j and not (items[i].indexed and items[j].indexed) and not trivial(items[i], items[j]):
+                        out.append((i, j))
+            return out
+
+        # Stage 2: retrieval.
+        t1 = time.perf_counter()
+        bar = _bar(self.progress, 3, "search", "step", 0)
+        index = build_index(plain, self.exact_limit)
+        bar.update(1)
+        ids, sims = dihedral_knn(index, tta, self.k + 1 + EXTRA_NEIGHBOURS)
+        bar.update(1)
+        cand: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for q in range(nq):
+            taken = 0
+            for j in ids[q]:
+                j = int(j)
+                if j < 0 or j == q:
+                    continue
+                key = (min(q, j), max(q, j))
+                if key not in cand:
+                    pairs = nontrivial_pairs(*key)
+                    if not pairs:
+                        continue
+                    cand[key] = pairs
+                taken += 1
+                if taken >= self.k:
+                    break
+        bar.update(1)
+        bar.close()
+        timings["search"] = time.perf_counter() - t1
+
+        # Stage 3: verification. Identical pixels short-cut to 1.0.
+        t2 = time.perf_counter()
+        matches: list[Match] = []
+        for h in range(nq):
+            if len(groups[h]) > 1:
+                for i, j in nontrivial_pairs(h, h):
+                    if i < j:
+                        matches.append(self._make_match(items[i], items[j], 1.0, exact=True))
+        keys = sorted(cand)
+        probs = self._verify(plain, tta, keys, nq)
+        for key, p in zip(keys, probs):
+            if p >= self.threshold:
+                for i, j in cand[key]:
+                    matches.append(self._make_match(items[i], items[j], float(p), exact=False))
+        matches.sort(key=lambda m: (-round(m.probability, 6), m.a.key(), m.b.key()))
+        timings["verify"] = time.perf_counter() - t2
+        return matches, len(keys) + sum(1 for h in range(nq) if len(groups[h]) > 1), timings
+
+    def _verify(self, plain: np.ndarray, tta: np.ndarray, keys: list[tuple[int, int]], nq: int, chunk: int = 2048) -> np.ndarray:
+        """Probability per hash pair; both directions when both sides have TTA views."""
+        probs = np.zeros(len(keys), np.float32)
+        bar = _bar(self.progress, len(keys), "verify", "pair", 0)
+        for s in range(0, len(keys), chunk):
+            block = np.asarray(keys[s : s + chunk], np.int64).reshape(-1, 2)
+            i, j = block[:, 0], block[:, 1]  # i < j, so i is always a new (query) image
+            p = self.verifier.score_embeddings(plain[j], tta[i])
+            both = j < nq
+            if both.any():
+                p2 = self.verifier.score_embeddings(plain[i[both]], tta[j[both]])
+                p[both] = np.maximum(p[both], p2)
+            probs[s : s + len(block)] = p
+            bar.update(len(block))
+        bar.close()
+        return probs
+
+    @staticmethod
+    def _make_match(x: Item, y: Item, p: float, exact: bool) -> Match:
+        a, b = sorted((x, y), key=lambda it: (it.indexed, it.key()))
+        return Match(a, b, p, kind_of(a, b), exact)
+
+    # ------------------------------------------------------------------ stage 4
+
+    def _write_outputs(self, result: ScanResult, doc_paths: dict[int, Path]) -> None:
+        from dupscope.report import write_report
+
+        out = result.out_dir
+        assert out is not None
+        atomic_write(out / "matches.json", json.dumps([m.to_json() for m in result.matches], indent=1))
+        atomic_write(out / "matches.csv", matches_csv(result.matches))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["source", "reason"])
+        w.writerows(result.skipped)
+        atomic_write(out / "skipped.csv", buf.getvalue())
+
+        cache: dict[tuple, np.ndarray | None] = {}
+
+        def pixels(it: Item) -> np.ndarray | None:
+            fkey = (it.doc, it.figure)
+            if fkey not in cache:
+                try:
+                    cache[fkey] = load_figure(doc_paths[it.doc], it.origin)
+                except Exception:  # noqa: BLE001 - a thumbnail is not worth failing a scan
+                    cache[fkey] = None
+                if len(cache) > 256:
+                    cache.pop(next(iter(cache)))
+            fig = cache[fkey]
+            return None if fig is None else item_pixels(doc_paths[it.doc], it, fig)
+
+        shown = result.matches[: self.report_limit]
+        bar = _bar(self.progress, len(shown), "report", "match", 0)
+        summary = {
+            "documents": result.n_documents, "items": result.n_items, "indexed_items": result.n_indexed_items,
+            "candidates": result.n_candidates, "matches": len(result.matches), "skipped": len(result.skipped),
+            "threshold": result.threshold, "model": result.model, "seconds": round(result.seconds, 1),
+        }
+        html = write_report(
+            [m.to_json() for m in shown], [(m.a, m.b) for m in shown], pixels, out / "report.html",
+            summary=summary, skipped=result.skipped, evidence_fn=self.evidence_fn,
+            total_matches=len(result.matches), progress=bar.update,
+        )
+        bar.close()
+        del html
+
+
+def matches_csv(matches: list[Match]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = ["source", "page", "x0", "y0", "x1", "y1", "panel"]
+    w.writerow([f"{s}_{c}" for s in "ab" for c in cols] + ["probability", "kind", "exact"])
+    for m in matches:
+        row: list[Any] = []
+        for it in (m.a, m.b):
+            d = it.to_json()
+            row += [d["source"], "" if d["page"] is None else d["page"], *d["bbox"],
+                    "" if d["panel"] is None else d["panel"]]
+        w.writerow(row + [f"{m.probability:.6f}", m.kind, int(m.exact)])
+    return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Training: Lightning module, losses and the ``dupscope train`` runner."""

@@ -1,0 +1,174 @@
+"""``dupscope train``: configs in, a calibrated safetensors checkpoint and model card out."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from dupscope.data.datasets import (
+    LabelledPairDataset,
+    Preprocess,
+    TripletDataset,
+    airbnb_pairs,
+    read_pairs_csv,
+    records_from_folder,
+)
+from dupscope.data.pairs import build_pair_set
+from dupscope.data.sources import SourceRecord, read_pool, split_of
+from dupscope.eval.calibration import fit_distance_sigmoid, fit_temperature
+from dupscope.eval.metrics import expected_calibration_error, summary, threshold_at_fpr
+from dupscope.models import ModelConfig, get_spec, save_checkpoint
+from dupscope.train.module import VerifierModule
+from dupscope.verifier import Verifier
+
+
+@dataclass
+class TrainConfig:
+    data: str  # pool.csv, a folder of images, an Airbnb-layout folder, or a pairs CSV
+    data_format: str = "auto"  # auto | pool | folder | airbnb | pairs
+    out: str = "runs/default"
+    encoder: str = "efficientnet_lite0"
+    pretrained: str = "offline"  # none | offline | timm
+    pool: str = "gem"
+    embed_dim: int = 512
+    input_size: int = 0  # 0: the encoder's default
+    loss: str = "bce"  # bce | contrastive | triplet
+    batch_size: int = 16  # triplets (3 images each) or pairs per step
+    max_steps: int = 1000
+    val_every: int = 200
+    val_pairs: int = 40  # positives per group in the fixed validation pair set
+    lr: float = 3e-4
+    head_lr: float = 1e-3
+    freeze_blocks: int = 3
+    cosine_weight: float = 0.1
+    hard_k: int = 4
+    seed: int = 0
+    workers: int = 1
+    device: str = "auto"
+    devices: int = 1  # >1: DDP across GPUs
+    resume: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _detect_format(path: Path) -> str:
+    if path.suffix == ".csv":
+        with path.open() as fh:
+            header = fh.readline()
+        return "pool" if header.startswith("path,kind") else "pairs"
+    if any(p.name.lower().startswith(("training data", "test data")) for p in path.iterdir()):
+        return "airbnb"
+    return "folder"
+
+
+def _hardware() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
+    t0 = time.time()
+    L.seed_everything(cfg.seed, workers=True)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = get_spec(cfg.encoder)
+    size = cfg.input_size or spec.input_size
+    mcfg = ModelConfig(
+        encoder=cfg.encoder, pool=cfg.pool, embed_dim=cfg.embed_dim, input_size=size, mean=spec.mean, std=spec.std
+    )
+    prep = Preprocess(size, spec.mean, spec.std)
+    data = Path(cfg.data)
+    fmt = cfg.data_format if cfg.data_format != "auto" else _detect_format(data)
+
+    val_rows: list[dict[str, str]]
+    if fmt in ("pool", "folder"):
+        records: list[SourceRecord] = read_pool(data) if fmt == "pool" else records_from_folder(data)
+        train_recs = [r for r in records if r.split == "train"]
+        val_recs = [r for r in records if r.split == "val"] or records[: max(4, len(records) // 10)]
+        val_csv = build_pair_set(val_recs, out / "val", cfg.val_pairs, cfg.val_pairs * 6, seed=cfg.seed + 1)
+        val_rows = read_pairs_csv(val_csv)
+        train_ds = TripletDataset(train_recs, prep, seed=cfg.seed, length=cfg.max_steps * cfg.batch_size)
+        shuffle = False
+        data_desc = {"format": fmt, "train_sources": len(train_recs), "val_sources": len(val_recs)}
+    else:
+        rows = airbnb_pairs(data) if fmt == "airbnb" else read_pairs_csv(data)
+        train_rows = [r for r in rows if split_of(r["a"], val_frac=0.1, test_frac=0.0) == "train"]
+        val_rows = [r for r in rows if split_of(r["a"], val_frac=0.1, test_frac=0.0) != "train"] or rows[:50]
+        train_ds = LabelledPairDataset(train_rows, prep)
+        shuffle = True
+        data_desc = {"format": fmt, "train_pairs": len(train_rows), "val_pairs": len(val_rows)}
+
+    val_ds = LabelledPairDataset(val_rows, prep)
+    loader_kw = dict(num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
+    train_dl = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=shuffle, drop_last=True, **loader_kw)
+    val_dl = DataLoader(val_ds, batch_size=32, num_workers=0)
+
+    module = VerifierModule(
+        mcfg.to_dict(), pretrained=cfg.pretrained, loss=cfg.loss, lr=cfg.lr, head_lr=cfg.head_lr,
+        freeze_blocks=cfg.freeze_blocks, cosine_weight=cfg.cosine_weight, hard_k=cfg.hard_k, max_steps=cfg.max_steps,
+    )
+    accel = "gpu" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
+    ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=cfg.val_every)
+    trainer = L.Trainer(
+        max_steps=cfg.max_steps,
+        accelerator=accel,
+        devices=cfg.devices if accel == "gpu" else 1,
+        strategy="ddp" if (accel == "gpu" and cfg.devices > 1) else "auto",
+        precision="16-mixed" if accel == "gpu" else "32-true",
+        val_check_interval=min(cfg.val_every, cfg.max_steps) if fmt in ("pool", "folder") else None,
+        check_val_every_n_epoch=None if fmt in ("pool", "folder") else 1,
+        num_sanity_val_steps=0,
+        logger=L.pytorch.loggers.CSVLogger(out, name="logs"),
+        callbacks=[ckpt_cb, L.pytorch.callbacks.TQDMProgressBar(refresh_rate=10)],
+        log_every_n_steps=10,
+        enable_model_summary=False,
+        default_root_dir=out,
+    )
+    trainer.fit(module, train_dl, val_dl, ckpt_path=cfg.resume)
+    if trainer.global_rank != 0:
+        return out
+    model = module.model.cpu().eval()
+    wall = time.time() - t0
+
+    # Calibrate on the fixed validation pairs: temperature, distance sigmoid, threshold.
+    verifier = Verifier(model, name="candidate", device="cpu")
+    ea, eb = _pair_embeddings(verifier, val_rows)
+    y = np.array([int(float(r["label"])) for r in val_rows])
+    model.config.temperature = fit_temperature(verifier.head_logits(ea, eb), y)
+    dist = np.linalg.norm(ea - eb, axis=1)
+    model.config.distance_scale, model.config.distance_offset = fit_distance_sigmoid(dist, y)
+    probs = verifier.score_embeddings(ea, eb)
+    model.config.threshold = float(max(0.5, threshold_at_fpr(y, probs, 0.01)))
+    val_metrics = summary(y, probs)
+    val_metrics["ece"] = expected_calibration_error(y, probs)
+    val_metrics["distance_mode"] = summary(y, verifier.score_embeddings(ea, eb, mode="distance"))
+    model.config.metrics = {"validation": val_metrics}
+    model.config.training = {
+        "data": {"path": str(cfg.data), **data_desc},
+        "command": "dupscope train " + " ".join(argv) if argv else None,
+        "config": asdict(cfg),
+        "wall_time_s": round(wall, 1),
+        "hardware": _hardware(),
+        "steps": int(trainer.global_step),
+        "torch": torch.__version__,
+    }
+    ckpt = out / "model"
+    save_checkpoint(model, ckpt)
+    (out / "metrics.json").write_text(json.dumps(model.config.metrics, indent=2))
+    return ckpt
+
+
+def _pair_embeddings(verifier: Verifier, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    from dupscope.eval.evaluate import embed_unique
+
+    emb, _ = embed_unique(verifier, [r[k] for r in rows for k in ("a", "b")])
+    return np.stack([emb[r["a"]] for r in rows]), np.stack([emb[r["b"]] for r in rows])
