@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
+import warnings
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from dupscope.data.pairs import make_triplet, siblings_by_group
@@ -79,7 +81,11 @@ class TripletDataset(IterableDataset):
             others = []
             if rng.random() < 0.1:
                 others = [o for o in (self._load(int(j)) for j in rng.integers(n, size=3)) if o is not None]
-            t = make_triplet(src, rng, sibling=sib, others=others)
+            try:
+                t = make_triplet(src, rng, sibling=sib, others=others)
+            except (ValueError, cv2.error) as exc:  # a degenerate draw must not end a long run
+                warnings.warn(f"{self.records[i].path}: skipped triplet ({exc})", RuntimeWarning)
+                continue
             x = self.prep([t.anchor, t.positive, t.negative])
             yield {"anchor": x[0], "positive": x[1], "negative": x[2]}
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from dupscope.data.sources import SourceRecord
+from dupscope.errors import ImageLoadError
 from dupscope.io import load_image
 from dupscope.transforms import GROUPS, disjoint_crops, overlapping_crops, random_derivation
 
@@ -134,15 +135,21 @@ def build_pair_set(
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     (out_dir / "img").mkdir(parents=True, exist_ok=True)
+    cache: dict[int, np.ndarray] = {}
+    readable = []
+    for i, r in enumerate(records):  # unreadable sources are skipped, not fatal
+        try:
+            cache[i] = fit_side(load_image(r.path))
+            readable.append(r)
+        except ImageLoadError:
+            continue
+    cache = {k: v for k, v in zip(range(len(readable)), cache.values())}
+    records = readable
     by_group = siblings_by_group(records)
     by_kind: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
         by_kind[r.kind].append(i)
-    cache: dict[int, np.ndarray] = {}
-
     def get(i: int) -> np.ndarray:
-        if i not in cache:
-            cache[i] = fit_side(load_image(records[i].path))
         return cache[i]
 
     rows: list[tuple[str, str, int, str]] = []
@@ -163,12 +170,13 @@ def build_pair_set(
             a, b, _ = make_positive(get(i), rng, group=g, others=others)
             rows.append((save(a), save(b), 1, g))
     multi = [idx for idx in by_group.values() if len(idx) >= 2]
-    for _ in range(negatives_per_group):
+    for _ in range(negatives_per_group if multi else 0):
         idx = multi[int(rng.integers(len(multi)))]
         i, j = rng.choice(idx, size=2, replace=False)
         rows.append((save(get(int(i))), save(_maybe_edit(get(int(j)), rng, 0.5)), 0, "neg_sibling"))
-    done = 0
-    while done < negatives_per_group:
+    done, tries = 0, 0
+    while done < negatives_per_group and tries < 20 * negatives_per_group:
+        tries += 1
         i = int(rng.integers(n))
         try:
             a, b = disjoint_crops(get(i), rng, min_frac=0.4)
@@ -177,7 +185,7 @@ def build_pair_set(
         rows.append((save(a), save(_maybe_edit(b, rng, 0.5)), 0, "neg_disjoint"))
         done += 1
     kinds = [k for k, idx in by_kind.items() if len(idx) >= 2]
-    for _ in range(negatives_per_group):
+    for _ in range(negatives_per_group if kinds else 0):
         idx = by_kind[kinds[int(rng.integers(len(kinds)))]]
         i, j = rng.choice(idx, size=2, replace=False)
         if records[int(i)].group == records[int(j)].group:

@@ -5,14 +5,31 @@ The siamese model says "these look like the same image"; this package says what 
 what an editor needs before writing to authors. See :mod:`dupscope.evidence.verify`.
 """
 
+from dupscope.evidence.copy_move import (
+    CopyMoveRegion,
+    CopyMoveResult,
+    detect_copy_move,
+    visualize_copy_move,
+)
 from dupscope.evidence.features import ImageFeatures, extract_features
+from dupscope.evidence.fusion import FusionModel, fit_fusion
+from dupscope.evidence.textmask import text_mask
 from dupscope.evidence.verify import GeometricEvidence, explain, verify_features, verify_pair
+from dupscope.evidence.visualize import visualize
 
 __all__ = [
+    "CopyMoveRegion",
+    "CopyMoveResult",
+    "FusionModel",
     "GeometricEvidence",
     "ImageFeatures",
+    "detect_copy_move",
     "explain",
     "extract_features",
+    "fit_fusion",
+    "text_mask",
     "verify_features",
     "verify_pair",
+    "visualize",
+    "visualize_copy_move",
 ]

@@ -20,7 +20,7 @@ FEATURE_FRACTION = 0.75
 MAX_KEYPOINTS = 1500
 
 DETECTORS = ("sift", "orb", "akaze")
-# A keypoint is dropped when text covers this share of the central part of its
+# A keypoint counts as text when text covers this share of the central part of its
 # descriptor window (half-width 1.5x the keypoint size): a descriptor computed next to a
 # label still encodes the label, so masking keypoint *centres* alone is not enough.
 TEXT_COVERAGE = 0.2
@@ -57,7 +57,8 @@ class ImageFeatures:
     descriptors: np.ndarray  # (N, D) float32 (SIFT) or uint8 (binary)
     text: np.ndarray  # working-size uint8 text mask (255 = text)
     detector: str
-    n_text_dropped: int = 0
+    # Keypoints on text: they may help *align* a pair but never count as evidence.
+    on_text: np.ndarray | None = None
     # Distance from each descriptor to its nearest *other* descriptor in the same image:
     # a keypoint with a near twin (repeated glyph, tick, periodic pattern) is ambiguous.
     twin_dist: np.ndarray | None = None
@@ -80,9 +81,9 @@ def _resize_to(img: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
-def _detector(name: str, n: int):
+def _detector(name: str, n: int, contrast_threshold: float = 0.04):
     if name == "sift":
-        return cv2.SIFT_create(nfeatures=n)
+        return cv2.SIFT_create(nfeatures=n, contrastThreshold=contrast_threshold)
     if name == "orb":
         return cv2.ORB_create(nfeatures=n, fastThreshold=10)
     if name == "akaze":
@@ -99,11 +100,13 @@ def extract_features(
     detector: str = "sift",
     suppress_text: bool = True,
     max_keypoints: int = MAX_KEYPOINTS,
+    feature_fraction: float = FEATURE_FRACTION,
+    contrast_threshold: float = 0.04,
 ) -> ImageFeatures:
     """Load ``img`` (path, PIL or array), shrink to ``max_side`` and detect keypoints.
 
-    With ``suppress_text`` keypoints on detected text rows are dropped (see
-    :mod:`dupscope.evidence.textmask`).
+    With ``suppress_text`` keypoints on detected text rows are flagged in ``on_text``
+    (see :mod:`dupscope.evidence.textmask`).
     """
     orig = load_image(img)
     oh, ow = orig.shape[:2]
@@ -113,12 +116,22 @@ def extract_features(
     factor = (w / ow, h / oh)
 
     tmask = text_mask(gray) if suppress_text else np.zeros_like(gray)
-    pts, sizes, desc, dropped = detect(gray, detector, max_keypoints, tmask if suppress_text else None)
+    pts, sizes, desc, _ = detect(
+        gray, detector, max_keypoints, None,
+        feature_fraction=feature_fraction, contrast_threshold=contrast_threshold,
+    )
     return ImageFeatures(
         rgb=rgb, gray=gray, orig_shape=(oh, ow), factor=factor, points=pts, sizes=sizes,
         descriptors=desc, text=tmask, detector=detector,
-        n_text_dropped=dropped, twin_dist=twin_distances(desc, pts),
+        on_text=text_flags(tmask, pts, sizes), twin_dist=twin_distances(desc, pts),
     )
+
+
+def text_flags(tmask: np.ndarray, pts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """True for keypoints whose descriptor window is mostly text."""
+    if len(pts) == 0 or not tmask.any():
+        return np.zeros(len(pts), bool)
+    return mask_coverage(tmask, pts, 1.5 * sizes) >= TEXT_COVERAGE
 
 
 def norm_type(desc: np.ndarray) -> int:
@@ -145,6 +158,9 @@ def twin_distances(desc: np.ndarray, pts: np.ndarray, min_sep: float = 3.0) -> n
 def detect(
     gray: np.ndarray, detector: str, max_keypoints: int = MAX_KEYPOINTS,
     mask: np.ndarray | None = None,
+    *,
+    feature_fraction: float = FEATURE_FRACTION,
+    contrast_threshold: float = 0.04,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Keypoints of a working-size gray image: (points, sizes, descriptors, n_dropped).
 
@@ -152,9 +168,9 @@ def detect(
     working pixel-centre coordinates. Keypoints on ``mask`` (255) are dropped.
     """
     h, w = gray.shape[:2]
-    fgray = _resize_to(gray, max(16, int(round(max(h, w) * FEATURE_FRACTION))))
+    fgray = _resize_to(gray, max(16, int(round(max(h, w) * feature_fraction))))
     ff = (fgray.shape[1] / w, fgray.shape[0] / h)
-    kps, desc = _detector(detector, max_keypoints).detectAndCompute(fgray, None)
+    kps, desc = _detector(detector, max_keypoints, contrast_threshold).detectAndCompute(fgray, None)
     if desc is None or len(kps) == 0:
         binary = detector != "sift"
         return (np.zeros((0, 2), np.float32), np.zeros((0,), np.float32),

@@ -35,6 +35,7 @@ from dupscope.evidence.features import (
     extract_features,
     norm_type,
     sift_variant,
+    text_flags,
     twin_distances,
 )
 from dupscope.transforms import geometry as G
@@ -104,6 +105,7 @@ class _Fit:
     inl: np.ndarray  # bool mask over the variant's matches
     ia: np.ndarray  # A keypoint index of each match
     pb: np.ndarray  # B point (working coords) of each match
+    text: np.ndarray  # match involves a text keypoint (in A or B)
     mirror: bool
     invert: bool
 
@@ -134,14 +136,16 @@ def _ratio_matches(
 
 
 def _variants(fb: ImageFeatures):
-    """(mirror, invert, points, descriptors, twin distances) of B as seen mirrored/inverted.
+    """(mirror, invert, points, descriptors, twin distances, on-text flags) of B as seen
+    mirrored/inverted.
 
     Points stay in B's own coordinates; the mirror is applied to A's points in the fit.
     """
     if fb.detector == "sift":
         for mirror in (False, True):
             for invert in (False, True):
-                yield mirror, invert, fb.points, sift_variant(fb.descriptors, mirror, invert), fb.twin_dist
+                yield (mirror, invert, fb.points, sift_variant(fb.descriptors, mirror, invert),
+                       fb.twin_dist, fb.on_text)
         return
     # Binary descriptors cannot be permuted: re-detect on the flipped / inverted image.
     w = fb.shape[1]
@@ -151,13 +155,14 @@ def _variants(fb: ImageFeatures):
             g = 255 - g if invert else g
             t = fb.text[:, ::-1] if mirror else fb.text
             if not mirror and not invert:
-                pts, desc = fb.points, fb.descriptors
+                pts, desc, on_text = fb.points, fb.descriptors, fb.on_text
             else:
-                pts, _, desc, _ = detect(np.ascontiguousarray(g), fb.detector, mask=np.ascontiguousarray(t))
+                pts, sizes, desc, _ = detect(np.ascontiguousarray(g), fb.detector)
+                on_text = text_flags(np.ascontiguousarray(t), pts, sizes)
                 if mirror:
                     pts = pts.copy()
                     pts[:, 0] = w - 1 - pts[:, 0]
-            yield mirror, invert, pts, desc, twin_distances(desc, pts)
+            yield mirror, invert, pts, desc, twin_distances(desc, pts), on_text
 
 
 _FLIP = np.diag([-1.0, 1.0, 1.0])
@@ -202,7 +207,7 @@ def _fit_variant(pa: np.ndarray, pb: np.ndarray, mirror: bool) -> tuple[np.ndarr
 def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit | None, int]:
     best: _Fit | None = None
     n_matches = 0
-    for mirror, invert, pts_b, desc_b, twin_b in _variants(fb):
+    for mirror, invert, pts_b, desc_b, twin_b, text_b in _variants(fb):
         ib, ia = _ratio_matches(desc_b, fa.descriptors, twin_b, fa.twin_dist, ratio)
         n_matches = max(n_matches, len(ia))
         if len(ia) < 4:
@@ -214,7 +219,7 @@ def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit 
         s = math.sqrt(abs(np.linalg.det(m3[:2, :2])))
         if not (SCALE_RANGE[0] <= s <= SCALE_RANGE[1]):
             continue
-        fit = _Fit(m3, inl, ia, pts_b[ib], mirror, invert)
+        fit = _Fit(m3, inl, ia, pts_b[ib], fa.on_text[ia] | text_b[ib], mirror, invert)
         if best is None or fit.n > best.n:
             best = fit
     return best, n_matches
@@ -229,7 +234,8 @@ def _overlap_polygon(m3: np.ndarray, shape_a, shape_b) -> np.ndarray:
     rect_b = np.array([[-0.5, -0.5], [wb - 0.5, -0.5], [wb - 0.5, hb - 0.5], [-0.5, hb - 0.5]])
     back = G.apply_matrix(np.linalg.inv(m3), rect_b).astype(np.float32)
     rect_a = np.array([[-0.5, -0.5], [wa - 0.5, -0.5], [wa - 0.5, ha - 0.5], [-0.5, ha - 0.5]], np.float32)
-    if np.cross(back[1] - back[0], back[2] - back[1]) < 0:
+    e1, e2 = back[1] - back[0], back[2] - back[1]
+    if e1[0] * e2[1] - e1[1] * e2[0] < 0:
         back = back[::-1].copy()
     area, poly = cv2.intersectConvexConvex(rect_a, np.ascontiguousarray(back))
     if poly is None or area <= 0:

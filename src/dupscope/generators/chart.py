@@ -19,7 +19,7 @@ AXIS_LABELS = (
     "Fold change", "Absorbance (OD600)", "Cell viability (%)", "Tumor volume (mm³)", "Body weight (g)",
     "Temperature (°C)", "Frequency (Hz)", "Voltage (mV)", "Current (pA)", "Wavelength (nm)",
     "Intensity (a.u.)", "Survival (%)", "Distance (µm)", "Latency (s)", "Counts", "log2 FC",
-    "Normalized fluorescence", "Binding (%)", "Growth rate (h⁻¹)", "Energy (eV)", "Pressure (kPa)",
+    "Normalized fluorescence", "Binding (%)", "Growth rate (1/h)", "Energy (eV)", "Pressure (kPa)",
 )
 TITLES = ("", "", "Dose response", "Growth curve", "Expression", "Control vs treated", "Kinetics",
           "Viability", "Calibration", "Time course", "Group comparison", "Distribution")
@@ -85,7 +85,7 @@ def sample_style(rng: np.random.Generator) -> ChartStyle:
     return ChartStyle(
         kind=kind,
         font=str(pick(rng, MPL_FONTS, p=(0.45, 0.2, 0.1, 0.25))),
-        font_size=float(rng.uniform(8.0, 12.0)),
+        font_size=float(rng.integers(16, 25)) / 2,  # quantised: font-lookup cache stays warm
         inches=float(rng.uniform(3.0, 4.5)),
         title=str(pick(rng, TITLES)),
         x_label=str(pick(rng, AXIS_LABELS)),
@@ -188,10 +188,11 @@ def _draw(style: ChartStyle, rng: np.random.Generator, ax) -> None:
             ax.text(0.05, 0.93, f"r = {r:.2f}, p < {pick(rng, ('0.05', '0.01', '0.001'))}",
                     transform=ax.transAxes, fontsize="small", va="top")
     elif style.kind == "hist":
-        bins = np.linspace(0, xmax, 30)
         for i in range(style.n_series):
             mu, sd = rng.uniform(0.25, 0.75) * xmax, rng.uniform(0.06, 0.2) * xmax
             data = rng.normal(mu, sd, int(rng.integers(200, 2000)))
+            # Bins follow the data range (numpy/matplotlib default), so edges move with the data.
+            bins = np.linspace(max(0.0, data.min()), min(xmax, data.max()), style.n_points + 1)
             cnt, _ = np.histogram(data, bins)
             cnt = np.round(cnt * (rng.uniform(0.5, 0.9) * ymax / max(1, cnt.max())))
             ax.stairs(cnt, bins, fill=True, color=pal[i], alpha=style.alpha, label=style.series_names[i])
@@ -211,6 +212,18 @@ def _draw(style: ChartStyle, rng: np.random.Generator, ax) -> None:
                 ax.scatter(j + 1 + rng.uniform(-0.12, 0.12, len(d)), d, s=6, color="black", alpha=0.6, zorder=3)
         ax.set_xticks(np.arange(1, n_cat + 1))
         ax.set_xticklabels(style.categories)
+
+
+def _margins(fig, style: ChartStyle, size: Size) -> None:
+    """Fixed margins from the font size (tight_layout would cost a second full draw)."""
+    h, w = size
+    dpi = max(h, w) / style.inches
+    pt = style.font_size / 72.0 * dpi  # font size in pixels
+    left = pt * (5.2 if style.ylim[1] >= 100 else 4.6) / w
+    bottom = pt * (2.3 if style.kind in ("bar", "box") else 3.4) / h
+    top = 1.0 - pt * (2.4 if style.title else 1.0) / h
+    right = 1.0 - pt * 1.2 / w
+    fig.subplots_adjust(left=min(left, 0.4), bottom=min(bottom, 0.4), right=max(right, 0.6), top=max(top, 0.6))
 
 
 def render(style: ChartStyle, rng: np.random.Generator, size: Size) -> np.ndarray:
@@ -240,5 +253,5 @@ def render(style: ChartStyle, rng: np.random.Generator, size: Size) -> np.ndarra
             ax.spines["right"].set_visible(False)
         if style.legend and style.kind not in ("box",):
             ax.legend(loc=style.legend_loc, frameon=style.grid, fontsize="small")
-        fig.tight_layout(pad=0.4)
+        _margins(fig, style, size)
         return figure_to_array(fig, size)

@@ -84,7 +84,7 @@ def sample_style(rng: np.random.Generator) -> FlowStyle:
         n_events=int(rng.integers(3000, 30000)),
         bins=int(rng.integers(120, 220)),
         font=str(pick(rng, MPL_FONTS, p=(0.6, 0.15, 0.1, 0.15))),
-        font_size=float(rng.uniform(8.0, 11.0)),
+        font_size=float(rng.integers(16, 23)) / 2,  # quantised: font-lookup cache stays warm
         inches=float(rng.uniform(3.0, 4.2)),
         title=str(pick(rng, ("", "Specimen_001", "Sample", "Tube", "Lymphocytes", "Live cells"))),
         show_count=bool(rng.random() < 0.4),

@@ -196,17 +196,18 @@ def render(style: FluorescenceStyle, rng: np.random.Generator, size: Size) -> np
         if style.n_channels >= 3:
             chans.append(blur(_third(style, rng, size, cell_mask), style.focus_blur * 0.6))
     # Uneven illumination (vignetting, off-centre).
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     cx, cy = w * rng.uniform(0.3, 0.7), h * rng.uniform(0.3, 0.7)
-    rr = ((xx - cx) ** 2 + (yy - cy) ** 2) / (0.5 * (h * h + w * w))
-    illum = 1.0 - style.vignetting * rr
+    yy = ((np.arange(h, dtype=np.float32) - cy) ** 2)[:, None]
+    xx = ((np.arange(w, dtype=np.float32) - cx) ** 2)[None, :]
+    illum = 1.0 - style.vignetting * (xx + yy) / (0.5 * (h * h + w * w))
     out_ch = []
     for i, c in enumerate(chans):
         if style.haze > 0:
             c = c + style.haze * 0.5 * blur(c, max(h, w) / 25)
         c = style.background + c * illum * style.channel_gain[i] * 0.85
-        c = c + np.sqrt(np.clip(c, 0, None) / style.gain) * rng.standard_normal(size, dtype=np.float32)
-        c = c + style.noise * rng.standard_normal(size, dtype=np.float32)
+        # Shot noise (signal-dependent) and read noise in one Gaussian draw.
+        sd = np.sqrt(np.clip(c, 0, None) * (1.0 / style.gain) + style.noise ** 2)
+        c = c + sd * rng.standard_normal(size, dtype=np.float32)
         out_ch.append(np.clip(c, 0, 1) ** style.gamma)
     if style.n_channels == 1 and style.single_gray:
         return to_uint8(out_ch[0])

@@ -135,7 +135,8 @@ def _membrane(style: WesternStyle, rng: np.random.Generator, mh: int, mw: int,
     sig = np.zeros((mh, mw), np.float32)
     side = 0.04 * mw
     centres, pitch = lane_centres(style.n_lanes, side, mw - side)
-    centres = centres + rng.normal(0, pitch * 0.02, len(centres))
+    # Hand-made crops: the lanes sit a little differently in every panel.
+    centres = centres + rng.normal(0, pitch * 0.12) + rng.normal(0, pitch * 0.02, len(centres))
     half = pitch * style.lane_fill / 2
     soft = max(0.6, pitch * style.softness)
     xs = np.arange(mw, dtype=np.float32)
@@ -216,9 +217,10 @@ def render(style: WesternStyle, rng: np.random.Generator, size: Size) -> np.ndar
         for k in range(style.n_strips):
             y0 = top + k * (sh + gap)
             th = style.band_thickness * 3.2 * sh
-            rows = [(sh * float(rng.uniform(0.42, 0.58)), th)]
+            rows = [(sh * float(rng.uniform(0.3, 0.7)), th)]
             if style.doublets[k]:
-                rows = [(sh * 0.36, th * 0.8), (sh * 0.62, th * 0.8)]
+                yd = float(rng.uniform(0.28, 0.45))
+                rows = [(sh * yd, th * 0.8), (sh * (yd + rng.uniform(0.15, 0.3)), th * 0.8)]
             page[y0:y0 + sh, left:left + mw] = _to_gray(style, _membrane(style, rng, sh, mw, rows))
             strip_boxes.append((y0, sh))
             if style.label_side == "left":

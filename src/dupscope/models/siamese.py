@@ -48,6 +48,30 @@ class SiameseVerifier(nn.Module):
         """L2-normalised embedding: comparable by cosine, indexable by FAISS inner product."""
         return F.normalize(self.proj(self.pool(self.backbone(x))).float(), dim=-1)
 
+    def _check_staged(self) -> None:
+        bb = self.backbone
+        if not all(hasattr(bb, n) for n in ("conv_stem", "bn1", "blocks", "conv_head", "bn2")):
+            raise ValueError(f"staged (cached-trunk) use needs an EfficientNet encoder, not {self.config.encoder}")
+
+    def trunk(self, x: torch.Tensor, upto: int) -> torch.Tensor:
+        """The first ``upto`` stages: frozen in cached training, so computed once per image."""
+        self._check_staged()
+        bb = self.backbone
+        x = bb.bn1(bb.conv_stem(x))
+        for block in bb.blocks[:upto]:
+            x = block(x)
+        return x
+
+    def embed_from(self, features: torch.Tensor, start: int) -> torch.Tensor:
+        """Finish ``embed`` from the output of stage ``start - 1`` (see :meth:`trunk`)."""
+        self._check_staged()
+        bb = self.backbone
+        x = features
+        for block in bb.blocks[start:]:
+            x = block(x)
+        x = bb.bn2(bb.conv_head(x))
+        return F.normalize(self.proj(self.pool(x)).float(), dim=-1)
+
     def pair_logit(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.head(a, b)
 

@@ -22,7 +22,7 @@ from dupscope.io import IMAGE_SUFFIXES, content_hash, load_image
 from dupscope.scan.panels import PanelParams, split_panels
 
 # Bump when extraction changes, so cached per-document item lists are recomputed.
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2
 FIGURE_MAX_SIDE = 2048  # figures are analysed and embedded at most this large
 MIN_FIGURE_SIDE = 64  # smaller embedded images are icons, bullets, logos
 MIN_FILE_SIDE = 32  # a user-given image file smaller than this is refused

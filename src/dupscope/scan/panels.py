@@ -24,7 +24,8 @@ class PanelParams:
     min_area_frac: float = 0.015  # ... or smaller than this fraction of the figure
     max_panels: int = 32
     tol: int = 24  # max channel difference still counted as background (JPEG noise)
-    border_agree: float = 0.6  # fraction of the border that must be background
+    border_tol: int = 4  # gutters are flat: a noisy border is a micrograph's background
+    border_agree: float = 0.6  # fraction of the border that must be that flat colour
     gutter_frac: float = 0.004  # minimum gutter width, as a fraction of the long side
     analysis_side: int = 1200  # work on a downscaled copy above this size
 
@@ -42,7 +43,7 @@ def estimate_background(img: np.ndarray, params: PanelParams = PanelParams()) ->
     mode = vals[np.argmax(counts)]
     sel = border[keys == mode]
     bg = np.median(sel, axis=0)
-    agree = (np.abs(border - bg).max(axis=1) <= params.tol).mean()
+    agree = (np.abs(border - bg).max(axis=1) <= params.border_tol).mean()
     if agree < params.border_agree or h < 2 or w < 2:
         return None
     return bg.astype(np.int16)
@@ -66,9 +67,10 @@ def _segments(profile: np.ndarray, gutter: int) -> list[tuple[int, int]]:
 def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], depth: int = 0) -> None:
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
-    # A line counts as content above a small noise floor (JPEG specks in the gutter).
-    rows = sub.sum(axis=1) > max(1, int(0.002 * sub.shape[1]))
-    cols = sub.sum(axis=0) > max(1, int(0.002 * sub.shape[0]))
+    # Any content pixel counts (a 1-px axis line holds a plot together); JPEG specks are
+    # kept out by the mask's tolerance.
+    rows = sub.any(axis=1)
+    cols = sub.any(axis=0)
     rseg, cseg = _segments(rows, gutter), _segments(cols, gutter)
     if not rseg or not cseg:
         return

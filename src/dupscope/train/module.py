@@ -29,11 +29,12 @@ class VerifierModule(L.LightningModule):
         pos_weight: float = 1.0,
         hard_k: int = 4,
         max_steps: int = 1000,
+        cached_blocks: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = SiameseVerifier(ModelConfig.from_dict(model_config), pretrained=pretrained)  # type: ignore[arg-type]
-        self._frozen = self._freeze(freeze_blocks)
+        self._frozen = self._freeze(max(freeze_blocks, cached_blocks))
         self._val: list[tuple[np.ndarray, np.ndarray]] = []
 
     def _freeze(self, n: int) -> list[torch.nn.Module]:
@@ -54,11 +55,15 @@ class VerifierModule(L.LightningModule):
         for m in self._frozen:
             m.eval()  # keep frozen BatchNorm statistics fixed
 
+    def _embed_train(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.hparams.cached_blocks
+        return self.model.embed_from(x.float(), k) if k else self.model.embed(x)
+
     def _triplet_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         hp = self.hparams
-        ea = self.model.embed(batch["anchor"])
-        ep = self.model.embed(batch["positive"])
-        en = self.model.embed(batch["negative"])
+        ea = self._embed_train(batch["anchor"])
+        ep = self._embed_train(batch["positive"])
+        en = self._embed_train(batch["negative"])
         head = self.model.pair_logit
         b, d = ea.shape
         pos = head(ea, ep)

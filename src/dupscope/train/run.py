@@ -56,6 +56,11 @@ class TrainConfig:
     device: str = "auto"
     devices: int = 1  # >1: DDP across GPUs
     resume: str | None = None
+    # Cached-trunk training (for CPUs): the first ``cache_blocks`` stages are frozen and run
+    # once over ``cache_triplets`` pre-drawn triplets; the rest trains for ``epochs`` epochs.
+    cache_blocks: int = 0
+    cache_triplets: int = 4000
+    epochs: int = 6
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,6 +103,10 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
         val_rows = read_pairs_csv(val_csv)
         train_ds = TripletDataset(train_recs, prep, seed=cfg.seed, length=cfg.max_steps * cfg.batch_size)
         shuffle = False
+        if cfg.cache_blocks:
+            train_ds = build_trunk_cache(mcfg, cfg, train_ds, out / "trunk_cache")
+            shuffle = True
+            cfg.max_steps = cfg.epochs * (len(train_ds) // cfg.batch_size)
         data_desc = {"format": fmt, "train_sources": len(train_recs), "val_sources": len(val_recs)}
     else:
         rows = airbnb_pairs(data) if fmt == "airbnb" else read_pairs_csv(data)
@@ -108,13 +117,16 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
         data_desc = {"format": fmt, "train_pairs": len(train_rows), "val_pairs": len(val_rows)}
 
     val_ds = LabelledPairDataset(val_rows, prep)
-    loader_kw = dict(num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
+    cached = bool(cfg.cache_blocks) and fmt in ("pool", "folder")
+    workers = 0 if cached else cfg.workers
+    loader_kw = dict(num_workers=workers, persistent_workers=workers > 0)
     train_dl = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=shuffle, drop_last=True, **loader_kw)
     val_dl = DataLoader(val_ds, batch_size=32, num_workers=0)
 
     module = VerifierModule(
         mcfg.to_dict(), pretrained=cfg.pretrained, loss=cfg.loss, lr=cfg.lr, head_lr=cfg.head_lr,
         freeze_blocks=cfg.freeze_blocks, cosine_weight=cfg.cosine_weight, hard_k=cfg.hard_k, max_steps=cfg.max_steps,
+        cached_blocks=cfg.cache_blocks,
     )
     accel = "gpu" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
     ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=cfg.val_every)
@@ -165,6 +177,48 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
     save_checkpoint(model, ckpt)
     (out / "metrics.json").write_text(json.dumps(model.config.metrics, indent=2))
     return ckpt
+
+
+class CachedTriplets(torch.utils.data.Dataset):
+    """Pre-computed trunk features of (anchor, positive, negative), stored fp16."""
+
+    def __init__(self, feats: np.ndarray) -> None:
+        self.feats = feats  # (N, 3, C, H, W) float16
+
+    def __len__(self) -> int:
+        return len(self.feats)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        f = torch.from_numpy(np.asarray(self.feats[i], dtype=np.float32))
+        return {"anchor": f[0], "positive": f[1], "negative": f[2]}
+
+
+def build_trunk_cache(mcfg: ModelConfig, cfg: TrainConfig, triplets: TripletDataset, folder: Path) -> CachedTriplets:
+    """Run the frozen stages once over ``cfg.cache_triplets`` triplets (resumable on disk)."""
+    from tqdm import tqdm
+
+    from dupscope.models import SiameseVerifier
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder / f"trunk_{cfg.cache_blocks}_{cfg.cache_triplets}_{cfg.seed}.npy"
+    if done.exists():
+        return CachedTriplets(np.load(done, mmap_mode="r"))
+    model = SiameseVerifier(mcfg, pretrained=cfg.pretrained).eval()  # type: ignore[arg-type]
+    triplets.length = cfg.cache_triplets
+    dl = DataLoader(triplets, batch_size=16, num_workers=cfg.workers, persistent_workers=False)
+    chunks = []
+    with torch.inference_mode(), tqdm(total=cfg.cache_triplets, desc="trunk cache", unit="triplet") as bar:
+        for batch in dl:
+            x = torch.cat([batch["anchor"], batch["positive"], batch["negative"]])
+            f = model.trunk(x, cfg.cache_blocks).half().numpy()
+            b = len(batch["anchor"])
+            chunks.append(np.stack([f[:b], f[b : 2 * b], f[2 * b :]], axis=1))
+            bar.update(b)
+    feats = np.concatenate(chunks)
+    tmp = folder / (done.name + ".tmp.npy")
+    np.save(tmp, feats)
+    tmp.replace(done)
+    return CachedTriplets(feats)
 
 
 def _pair_embeddings(verifier: Verifier, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:

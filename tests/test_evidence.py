@@ -1,0 +1,218 @@
+"""Geometric evidence: recovered transforms, photometric flags, text suppression, fusion."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from dupscope.evidence import (
+    FusionModel,
+    GeometricEvidence,
+    explain,
+    fit_fusion,
+    verify_pair,
+    visualize,
+)
+from dupscope.baselines.sift import sift_ransac_score
+
+
+def scene(seed: int, size: int = 256) -> np.ndarray:
+    """Colourful textured image with many distinct keypoints (shapes over smooth noise)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.uniform(0, 255, (size // 16, size // 16, 3)).astype(np.float32),
+                      (size, size), interpolation=cv2.INTER_CUBIC)
+    img = np.clip(base, 0, 255).astype(np.uint8)
+    for _ in range(60):
+        col = tuple(int(c) for c in rng.integers(0, 256, 3))
+        x, y = (int(v) for v in rng.integers(0, size, 2))
+        if rng.random() < 0.5:
+            cv2.ellipse(img, (x, y), (int(rng.integers(3, 20)), int(rng.integers(3, 20))),
+                        float(rng.uniform(0, 180)), 0, 360, col, -1, cv2.LINE_AA)
+        else:
+            pts = rng.integers(-18, 18, (3, 2)) + [x, y]
+            cv2.fillPoly(img, [pts.astype(np.int32)], col, cv2.LINE_AA)
+    fine = rng.normal(0, 6, img.shape)
+    return np.clip(img + fine, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def a() -> np.ndarray:
+    return scene(1)
+
+
+def iou(p, q) -> float:
+    ix = max(0.0, min(p[2], q[2]) - max(p[0], q[0]))
+    iy = max(0.0, min(p[3], q[3]) - max(p[1], q[1]))
+    inter = ix * iy
+    return inter / ((p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - inter)
+
+
+def angle_err(x: float, y: float) -> float:
+    return abs((x - y + 180.0) % 360.0 - 180.0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_right_angle_rotations(a, k):
+    ev = verify_pair(a, np.rot90(a, k))
+    assert ev.found
+    assert ev.rotation_deg == pytest.approx(90.0 * k, abs=0.5)
+    assert ev.mirrored is False
+    assert ev.scale == pytest.approx(1.0, abs=0.02)
+
+
+def test_small_rotation(a):
+    h, w = a.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), 10.0, 1.0)
+    b = cv2.warpAffine(a, m, (w, h), borderValue=(255, 255, 255))
+    ev = verify_pair(a, b)
+    assert ev.found
+    assert angle_err(ev.rotation_deg, 10.0) < 1.0
+    assert ev.mirrored is False
+
+
+def test_mirror_flags(a):
+    ev = verify_pair(a, np.ascontiguousarray(a[:, ::-1]))
+    assert ev.found and ev.mirrored is True
+    assert angle_err(ev.rotation_deg, 0.0) < 0.5
+    # Vertical mirror = horizontal mirror + 180 degrees.
+    ev = verify_pair(a, np.ascontiguousarray(a[::-1]))
+    assert ev.found and ev.mirrored is True
+    assert angle_err(ev.rotation_deg, 180.0) < 0.5
+
+
+def test_half_resize_scale(a):
+    b = cv2.resize(a, (128, 128), interpolation=cv2.INTER_AREA)
+    ev = verify_pair(a, b)
+    assert ev.found
+    assert ev.scale == pytest.approx(0.5, rel=0.03)
+    assert iou(ev.crop_box_a, [0, 0, 256, 256]) > 0.95
+
+
+def test_crop_box(a):
+    box = [40, 60, 200, 230]
+    b = np.ascontiguousarray(a[box[1]:box[3], box[0]:box[2]])
+    ev = verify_pair(a, b)
+    assert ev.found
+    assert iou(ev.crop_box_a, box) > 0.95
+    assert ev.overlap_fraction == pytest.approx(160 * 170 / 256**2, rel=0.05)
+    # The 2x3 matrix maps A's pixel (x, y) to B's pixel (x - 40, y - 60).
+    m = np.asarray(ev.matrix)
+    assert m @ [100.0, 100.0, 1.0] == pytest.approx([60.0, 40.0], abs=0.5)
+
+
+def test_grayscale_and_inverted(a):
+    g = cv2.cvtColor(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    ev = verify_pair(a, g)
+    assert ev.found and ev.grayscale is True and ev.inverted is False
+    ev = verify_pair(a, 255 - a)
+    assert ev.found and ev.inverted is True and ev.grayscale is False
+    ev = verify_pair(a, a)
+    assert ev.grayscale is False and ev.inverted is False
+
+
+def test_contrast_gain(a):
+    b = np.clip(a.astype(np.float32) * 0.7 + 40, 0, 255).astype(np.uint8)
+    ev = verify_pair(a, b)
+    assert ev.found
+    assert ev.contrast == pytest.approx(0.7, abs=0.05)
+    assert ev.brightness == pytest.approx(40, abs=5)
+
+
+def test_distinct_textures_do_not_match():
+    ev = verify_pair(scene(11), scene(12))
+    assert not ev.found
+    assert ev.inliers < 10
+    assert ev.rotation_deg is None and ev.matrix is None
+    rng = np.random.default_rng(0)
+    noise1 = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    noise2 = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    assert not verify_pair(noise1, noise2).found
+
+
+def _plot(seed: int) -> np.ndarray:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    fig, ax = plt.subplots(figsize=(3.2, 2.6), dpi=100)
+    x = np.linspace(0, 10, 40)
+    ax.plot(x, np.cumsum(rng.normal(0, 1, 40)), "o-", ms=3, label="treated")
+    ax.plot(x, np.cumsum(rng.normal(0, 1, 40)), "s--", ms=3, label="control")
+    ax.set_xlabel("Time after treatment (hours)")
+    ax.set_ylabel("Relative expression")
+    ax.set_title("Expression of GAPDH")
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+    plt.close(fig)
+    return img
+
+
+def test_text_suppression_on_sibling_plots():
+    p1, p2 = _plot(1), _plot(2)
+    on = verify_pair(p1, p2)
+    off = verify_pair(p1, p2, suppress_text=False)
+    assert not on.found
+    assert on.inliers < off.inliers  # the labels were what matched
+    assert on.score < 0.3
+    # A derived plot (cropped and shrunk) is still recognised with suppression on.
+    h, w = p1.shape[:2]
+    b = cv2.resize(p1[10:h - 5, 20:w - 10], None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    ev = verify_pair(p1, b)
+    assert ev.found and ev.scale == pytest.approx(0.8, rel=0.05)
+
+
+def test_json_and_explain(a, tmp_path):
+    b = np.rot90(a[20:220, 30:230])
+    d = explain(a, b)
+    assert set(d) == set(GeometricEvidence.JSON_FIELDS)
+    assert {"rotation_deg", "mirrored", "scale", "crop_box_a", "overlap_fraction", "grayscale",
+            "contrast", "brightness", "inverted", "inliers", "matrix"} <= set(d)
+    json.dumps(d)
+    assert d["found"] and d["rotation_deg"] == pytest.approx(90, abs=0.5)
+    out = visualize(a, b, verify_pair(a, b), tmp_path / "ev.png")
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[0] > 300
+    visualize(a, scene(5), verify_pair(a, scene(5)), tmp_path / "none.png")
+    assert (tmp_path / "none.png").stat().st_size > 0
+
+
+def test_sift_baseline(a):
+    assert sift_ransac_score(a, np.ascontiguousarray(a[:, ::-1])) > 0.5
+    assert sift_ransac_score(scene(11), scene(12)) < 0.4
+
+
+def _ev(inliers: int, found: bool, spread: float = 0.8, agreement: float = 0.9) -> GeometricEvidence:
+    return GeometricEvidence(found=found, inliers=inliers, spread=spread, agreement=agreement)
+
+
+def test_fusion_fit_is_monotone_and_serialisable():
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    p = np.clip(rng.beta(2, 5, n) + 0.4 * y, 0.001, 0.999)
+    evs = []
+    for yi in y:
+        k = int(rng.poisson(60 if yi else 3))
+        evs.append(_ev(k, bool(yi and k >= 10), spread=float(rng.uniform(0.5, 1) if yi else rng.uniform(0, 0.4)),
+                       agreement=float(rng.uniform(0.7, 1) if yi else rng.uniform(0, 0.6))))
+    model = fit_fusion(p, evs, y)
+    assert all(w >= 0 for w in model.weights)
+    probs = model.predict_many(p, evs)
+    assert ((probs > 0.5) == y).mean() > 0.9
+    # Monotone in the network probability and in the inlier count.
+    e = _ev(20, True)
+    seq_p = [model.predict(q, e) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    assert all(b >= a for a, b in zip(seq_p, seq_p[1:]))
+    seq_n = [model.predict(0.5, _ev(k, k >= 10)) for k in (0, 5, 10, 50, 200)]
+    assert all(b >= a for a, b in zip(seq_n, seq_n[1:]))
+    assert seq_n[-1] > seq_n[0]
+    d = json.loads(json.dumps(model.to_dict()))
+    again = FusionModel.from_dict(d)
+    assert again.predict(0.4, e) == pytest.approx(model.predict(0.4, e))

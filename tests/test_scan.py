@@ -1,0 +1,194 @@
+"""End-to-end scans with the tiny random model: outputs, kinds, database, cache, CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pymupdf = pytest.importorskip("pymupdf")
+
+from dupscope.scan import Scanner, build_index, dihedral_knn  # noqa: E402
+from dupscope.scan.extract import Item  # noqa: E402
+from dupscope.scan.scanner import trivial  # noqa: E402
+from dupscope.verifier import load_model  # noqa: E402
+
+
+def blobs(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
+    r = np.random.default_rng(seed)
+    img = np.full((h, w, 3), r.integers(0, 60), np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(10):
+        cy, cx, rad = r.integers(0, h), r.integers(0, w), r.integers(5, 22)
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rad**2] = r.integers(60, 255, 3)
+    return img
+
+
+def png(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def composite(panels: list[np.ndarray], gutter: int = 10) -> np.ndarray:
+    h, w = panels[0].shape[:2]
+    out = np.full((h + 2 * gutter, len(panels) * (w + gutter) + gutter, 3), 255, np.uint8)
+    for i, p in enumerate(panels):
+        out[gutter : gutter + h, gutter + i * (w + gutter) : gutter + i * (w + gutter) + w] = p
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """On 2 shared cores torch's thread pool spin-waits under load: 30x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def verifier(tiny_checkpoint):
+    return load_model(tiny_checkpoint, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Images and a PDF with reuse across files, within a paper and within a figure."""
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "imgs" / "sub").mkdir(parents=True)
+    a, b, c, d = blobs(1), blobs(2), blobs(3), blobs(4)
+    Image.fromarray(a).save(root / "imgs" / "a.png")
+    Image.fromarray(a).save(root / "imgs" / "sub" / "a_copy.png")
+    Image.fromarray(b).save(root / "imgs" / "b.png")
+    (root / "imgs" / "broken.png").write_bytes(b"not an image")
+    doc = pymupdf.open()
+    p1 = doc.new_page()
+    p1.insert_image(pymupdf.Rect(72, 72, 272, 222), stream=png(c))
+    p1.insert_image(pymupdf.Rect(72, 300, 540, 420), stream=png(composite([d, b, d])))
+    p2 = doc.new_page()
+    p2.insert_image(pymupdf.Rect(300, 72, 500, 222), stream=png(c))
+    doc.save(root / "paper.pdf")
+    return root
+
+
+def test_scan_outputs_and_kinds(verifier, corpus, tmp_path):
+    out = tmp_path / "out"
+    res = Scanner(verifier, threshold=0.999999).scan([corpus / "imgs", corpus / "paper.pdf"], out)
+    assert res.n_documents == 4 and len(res.skipped) == 1
+    got = json.loads((out / "matches.json").read_text())
+    by = {(m["a"]["source"].split("/")[-1], m["a"]["panel"], m["b"]["source"].split("/")[-1], m["b"]["panel"],
+           m["a"]["page"], m["b"]["page"]): m for m in got}
+    # a.png == sub/a_copy.png: across documents
+    m = by[("a.png", None, "a_copy.png", None, None, None)]
+    assert m["kind"] == "cross_document" and m["probability"] == 1.0 and m["exact"]
+    assert m["a"]["bbox"] == [0.0, 0.0, 128.0, 96.0]
+    # the same image on pages 1 and 2 of the paper: same document, bboxes in points
+    m = by[("paper.pdf", None, "paper.pdf", None, 1, 2)]
+    assert m["kind"] == "same_document" and m["a"]["bbox"] == [72.0, 72.0, 272.0, 222.0]
+    # panels 0 and 2 of one composite are identical: same figure
+    m = by[("paper.pdf", 0, "paper.pdf", 2, 1, 1)]
+    assert m["kind"] == "same_figure"
+    x0, y0, x1, y1 = m["a"]["bbox"]
+    assert 72 <= x0 < x1 <= 540 and 300 <= y0 < y1 <= 420
+    # b.png is panel 1 of the composite
+    assert ("b.png", None, "paper.pdf", 1, None, 1) in by
+    for m in got:  # never an item with its own panel or parent figure
+        a, b = m["a"], m["b"]
+        assert not (a["source"] == b["source"] and a["page"] == b["page"] and (a["panel"] is None or b["panel"] is None)
+                    and a["bbox"][0] <= b["bbox"][0] < b["bbox"][2] <= a["bbox"][2])
+    rows = list(csv.DictReader(io.StringIO((out / "matches.csv").read_text())))
+    assert len(rows) == len(got) and rows[0]["a_source"] == got[0]["a"]["source"]
+    skipped = list(csv.reader(io.StringIO((out / "skipped.csv").read_text())))
+    assert skipped[0] == ["source", "reason"] and skipped[1][0].endswith("broken.png")
+    html = (out / "report.html").read_text()
+    assert "data:image/jpeg;base64," in html and "http://" not in html and "https://" not in html
+    assert res.summary().count("matches") == 1
+
+
+def test_threshold_zero_reports_candidates_never_trivial(verifier, corpus, tmp_path):
+    res = Scanner(verifier, threshold=0.0, k=3).scan([corpus / "imgs", corpus / "paper.pdf"], tmp_path / "o")
+    assert res.matches and all(not trivial(m.a, m.b) for m in res.matches)
+    # k bounds the work: candidates per distinct image <= k
+    assert res.n_candidates <= 3 * res.n_items
+
+
+def test_database_add_then_scan_and_cache(verifier, corpus, tmp_path, monkeypatch):
+    db = tmp_path / "db"
+    scanner = Scanner(verifier, db=db, threshold=0.999999)
+    added = scanner.add([corpus / "paper.pdf"])
+    assert added.n_documents == 1 and added.n_items >= 6
+    new = tmp_path / "new"
+    new.mkdir()
+    Image.fromarray(blobs(3)).save(new / "c_again.png")  # the paper's page-1 image
+    res = scanner.scan([new], tmp_path / "out")
+    assert res.n_indexed_items == added.n_items
+    hits = [m for m in res.matches if m.b.indexed]
+    assert sorted(m.b.page for m in hits) == [1, 2]  # the paper shows it on both pages
+    assert all(m.a.source.endswith("c_again.png") and m.kind == "cross_document" for m in hits)
+    assert json.loads((tmp_path / "out" / "matches.json").read_text())[0]["b"]["db"] is True
+    # Scanning again embeds nothing: every image is cached by content hash.
+    calls = []
+    orig = verifier.embed_arrays
+    monkeypatch.setattr(verifier, "embed_arrays", lambda *a, **k: calls.append(len(a[0])) or orig(*a, **k))
+    res2 = Scanner(verifier, db=db, threshold=0.999999).scan([new], tmp_path / "out2")
+    assert calls == [] and [m.to_json() for m in res2.matches] == [m.to_json() for m in res.matches]
+    # The paper itself, scanned against the DB holding it, is not matched with itself.
+    res3 = Scanner(verifier, db=db, threshold=0.999999).scan([corpus / "paper.pdf"], tmp_path / "out3")
+    assert res3.n_indexed_items == 0 and all(m.kind != "cross_document" for m in res3.matches)
+
+
+def test_other_model_invalidates_cache(verifier, tiny_checkpoint, corpus, tmp_path):
+    from dupscope.models import create_model, save_checkpoint
+
+    db = tmp_path / "db"
+    Scanner(verifier, db=db).add([corpus / "imgs"])
+    other_path = tmp_path / "other"
+    save_checkpoint(create_model(encoder="tiny_test", input_size=64, embed_dim=32, hidden_dim=16), other_path)
+    other = load_model(other_path, device="cpu")
+    calls = []
+    orig = other.embed_arrays
+    other.embed_arrays = lambda *a, **k: calls.append(len(a[0])) or orig(*a, **k)
+    res = Scanner(other, db=db, threshold=0.999999).scan([corpus / "paper.pdf"], tmp_path / "o")
+    assert sum(calls) > 0 and res.n_indexed_items == 3  # a, a_copy, b re-embedded with the new model
+
+
+def test_dihedral_search_finds_rotated_and_mirrored(verifier):
+    base = [blobs(s, 96, 96) for s in range(10, 20)]
+    rot = np.ascontiguousarray(np.rot90(base[0]))
+    mir = np.ascontiguousarray(base[1][:, ::-1])
+    tta = verifier.embed_arrays(base + [rot, mir], tta=True)
+    index = build_index(tta[:, 0])
+    ids, sims = dihedral_knn(index, tta[-2:], k=2)
+    assert ids[0, 1] == 0 or ids[0, 0] == 0
+    assert 1 in ids[1, :2]
+    assert sims[0, 1] > 0.98 and sims[1, 1] > 0.98
+
+
+def test_trivial_pairs():
+    whole = Item("x.pdf", 1, (0, 0, 100, 100), None, "f", {}, None, "h1", doc=1)
+    panel = Item("x.pdf", 1, (0, 0, 50, 50), 0, "f", {}, (0, 0, 50, 50), "h2", doc=1)
+    panel2 = Item("x.pdf", 1, (50, 50, 100, 100), 1, "f", {}, (50, 50, 100, 100), "h3", doc=1)
+    other = Item("y.pdf", 1, (0, 0, 100, 100), None, "f", {}, None, "h1", doc=2)
+    assert trivial(whole, panel) and not trivial(panel, panel2) and not trivial(whole, other)
+
+
+def test_cli_scan_and_index(tiny_checkpoint, corpus, tmp_path):
+    from dupscope.cli import index as index_cli
+    from dupscope.cli import scan as scan_cli
+
+    common = ["--model", str(tiny_checkpoint), "--device", "cpu", "--quiet"]
+    assert index_cli.main(["add", str(corpus / "imgs"), "--db", str(tmp_path / "db"), *common]) == 0
+    out = tmp_path / "out"
+    rc = scan_cli.main([str(corpus / "paper.pdf"), "--out", str(out), "--db", str(tmp_path / "db"),
+                        "--threshold", "0.999999", "--k", "5", *common])
+    assert rc == 0 and (out / "report.html").is_file()
+    got = json.loads((out / "matches.json").read_text())
+    assert any(m["b"].get("db") for m in got)  # b.png from the database is panel 1 of the composite
+    assert scan_cli.main([str(corpus / "paper.pdf"), "--out", str(out), "--model", str(tmp_path / "nope")]) == 2

@@ -1,0 +1,161 @@
+"""Figure extraction: panel splitting, image files and PDFs (raster and vector)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pymupdf = pytest.importorskip("pymupdf")
+
+from dupscope.errors import ImageLoadError  # noqa: E402
+from dupscope.scan.extract import Input, discover, figure_items, image_figures  # noqa: E402
+from dupscope.scan.panels import split_panels  # noqa: E402
+from dupscope.scan.pdf import pdf_figures, load_pdf_figure  # noqa: E402
+
+
+def blobs(seed: int, h: int = 120, w: int = 150) -> np.ndarray:
+    r = np.random.default_rng(seed)
+    img = np.full((h, w, 3), r.integers(0, 60), np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(10):
+        cy, cx, rad = r.integers(0, h), r.integers(0, w), r.integers(6, 25)
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rad**2] = r.integers(60, 255, 3)
+    return img
+
+
+def png(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def composite(panels: list[np.ndarray], cols: int = 2, gutter: int = 12) -> tuple[np.ndarray, list]:
+    h, w = panels[0].shape[:2]
+    rows = (len(panels) + cols - 1) // cols
+    out = np.full((rows * (h + gutter) + gutter, cols * (w + gutter) + gutter, 3), 255, np.uint8)
+    boxes = []
+    for i, p in enumerate(panels):
+        y, x = gutter + (i // cols) * (h + gutter), gutter + (i % cols) * (w + gutter)
+        out[y : y + h, x : x + w] = p
+        boxes.append((x, y, x + w, y + h))
+    return out, boxes
+
+
+def test_split_panels_grid_and_single():
+    comp, boxes = composite([blobs(i) for i in range(4)])
+    assert split_panels(comp) == boxes
+    assert split_panels(blobs(9, 300, 300)) == []  # no uniform border: one picture
+
+
+def test_split_panels_irregular_layout_and_labels():
+    comp = np.full((330, 420, 3), 255, np.uint8)
+    comp[10:170, 10:200] = blobs(1, 160, 190)
+    comp[190:320, 10:410] = blobs(2, 130, 400)  # wide panel under two
+    comp[10:170, 220:410] = blobs(3, 160, 190)
+    comp[0:8, 0:8] = 0  # a small label in the corner is not a panel
+    got = split_panels(comp)
+    assert sorted(got) == sorted([(10, 10, 200, 170), (220, 10, 410, 170), (10, 190, 410, 320)])
+
+
+def test_figure_items_bbox_in_original_pixels(tmp_path):
+    comp, boxes = composite([blobs(i) for i in range(2)])
+    f = 8  # 2688 px wide: decoded at most 2048, bboxes still in the file's pixels
+    big = np.asarray(Image.fromarray(comp).resize((comp.shape[1] * f, comp.shape[0] * f), Image.NEAREST))
+    path = tmp_path / "big.png"
+    Image.fromarray(big).save(path)
+    fig = next(image_figures(Input("big.png", path, "image"), []))
+    assert max(fig.image.shape) == 2048
+    items = [it for it, _ in figure_items(fig, "big.png")]
+    assert [it.panel for it in items] == [None, 0, 1]
+    assert items[0].bbox == (0.0, 0.0, float(big.shape[1]), float(big.shape[0]))
+    x0, y0, x1, y1 = items[1].bbox
+    assert abs(x0 - f * boxes[0][0]) <= f and abs(x1 - f * boxes[0][2]) <= f and abs(y1 - f * boxes[0][3]) <= f
+    assert len({it.hash for it in items}) == 3
+
+
+def test_image_file_errors(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tiny)
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((100, 100, 3), 200, np.uint8)).save(blank)
+    for p, word in ((tiny, "too small"), (blank, "blank")):
+        with pytest.raises(ImageLoadError, match=word):
+            list(image_figures(Input(p.name, p, "image"), []))
+
+
+def test_discover_folders_recursive_and_missing(tmp_path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name in ("d/b.png", "d/sub/a.jpg", "d/notes.txt", "d/paper.pdf", "d/.hidden.png"):
+        (tmp_path / name).write_bytes(b"x")
+    skipped: list = []
+    found = discover([tmp_path / "d", tmp_path / "missing.png", tmp_path / "d" / "b.png"], skipped)
+    names = [i.path.name for i in found]
+    assert names == ["b.png", "paper.pdf", "a.jpg"]
+    assert [i.kind for i in found] == ["image", "pdf", "image"]
+    assert skipped == [(str(tmp_path / "missing.png"), "file not found")]
+
+
+def make_pdf(path, art: dict) -> None:
+    """Two pages: JPX, CMYK JPEG, soft-masked PNG, an icon, a vector bar chart."""
+    doc = pymupdf.open()
+    p = doc.new_page()
+    p.insert_text((72, 60), "Figure 1. Results", fontsize=11)
+    buf = io.BytesIO()
+    Image.fromarray(art["jpx"]).save(buf, "JPEG2000")
+    p.insert_image(pymupdf.Rect(72, 80, 222, 200), stream=buf.getvalue())
+    buf = io.BytesIO()
+    Image.fromarray(art["cmyk"]).convert("CMYK").save(buf, "JPEG", quality=95)
+    p.insert_image(pymupdf.Rect(300, 80, 450, 200), stream=buf.getvalue())
+    rgba = np.dstack([art["masked"], np.full(art["masked"].shape[:2], 255, np.uint8)])
+    rgba[:40, :, 3] = 0
+    p.insert_image(pymupdf.Rect(72, 250, 222, 370), stream=png(rgba))
+    p.insert_image(pymupdf.Rect(500, 20, 530, 50), stream=png(blobs(7, 24, 24)))  # icon
+    p2 = doc.new_page()
+    for i in range(8):
+        p2.draw_rect(pymupdf.Rect(100 + 20 * i, 500 - 15 * i, 112 + 20 * i, 500), color=(0, 0, 0), fill=(0.2, 0.4, 0.8))
+    p2.draw_line((95, 370), (95, 502))
+    p2.draw_line((95, 502), (270, 502))
+    p2.draw_line((72, 700), (540, 700))  # a rule: not a figure
+    doc.save(path)
+
+
+def test_pdf_figures_raster_colourspaces_masks_and_vector(tmp_path):
+    art = {"jpx": blobs(1), "cmyk": blobs(2), "masked": blobs(3)}
+    path = tmp_path / "paper.pdf"
+    make_pdf(path, art)
+    skipped: list = []
+    figs = list(pdf_figures(Input("paper.pdf", path, "pdf"), skipped))
+    assert skipped == []
+    raster = [f for f in figs if f.origin["type"] == "raster"]
+    vector = [f for f in figs if f.origin["type"] == "vector"]
+    assert len(raster) == 3 and len(vector) == 1  # the icon is filtered
+    jpx, cmyk, masked = raster
+    assert jpx.page == 1 and jpx.bbox == (72.0, 80.0, 222.0, 200.0)
+    assert np.abs(jpx.image.astype(int) - art["jpx"]).mean() < 3
+    assert np.abs(cmyk.image.astype(int) - art["cmyk"]).mean() < 40  # via a CMYK profile
+    assert masked.image[:40].min() == 255  # transparent: composited on white
+    assert np.abs(masked.image[40:].astype(int) - art["masked"][40:]).mean() < 3
+    v = vector[0]
+    assert v.page == 2
+    x0, y0, x1, y1 = v.bbox
+    assert 90 <= x0 <= 100 and 360 <= y0 <= 400 and 260 <= x1 <= 275 and 495 <= y1 <= 510
+    assert v.image.shape[0] > 100  # rendered at 150 dpi
+    again = load_pdf_figure(path, v.origin)
+    assert np.array_equal(again, v.image)
+    assert np.array_equal(load_pdf_figure(path, jpx.origin), jpx.image)
+
+
+def test_pdf_errors(tmp_path):
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 garbage")
+    with pytest.raises(ImageLoadError):
+        list(pdf_figures(Input("bad.pdf", bad, "pdf"), []))
+    doc = pymupdf.open()
+    doc.new_page()
+    enc = tmp_path / "enc.pdf"
+    doc.save(enc, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
+    with pytest.raises(ImageLoadError, match="encrypted"):
+        list(pdf_figures(Input("enc.pdf", enc, "pdf"), []))
