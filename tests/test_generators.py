@@ -83,7 +83,7 @@ def test_registry() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_output_contract(name: str) -> None:
-    for size in (SIZE, (128, 200)):
+    for size in ((128, 200),):  # non-square; SIZE is exercised by every other test
         img, style = generate(name, np.random.default_rng(1), size=size)
         assert img.dtype == np.uint8 and img.shape == (*size, 3)
         assert img.flags.c_contiguous
@@ -97,9 +97,6 @@ def test_deterministic(name: str) -> None:
     b, sb = generate(name, np.random.default_rng(123), size=SIZE)
     assert sa == sb
     assert a.tobytes() == b.tobytes()
-    s1 = siblings(name, np.random.default_rng(5), n=2, size=SIZE)
-    s2 = siblings(name, np.random.default_rng(5), n=2, size=SIZE)
-    assert all(x.tobytes() == y.tobytes() for x, y in zip(s1, s2))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -52,7 +52,8 @@ def compare_pair(
             from dupscope.evidence import visualize as draw
 
             draw(ia, ib, ev, visualize)
-    t = verifier.threshold if threshold is None else float(threshold)
+    default_t = float(fusion.get("threshold", verifier.threshold)) if fuse else verifier.threshold
+    t = default_t if threshold is None else float(threshold)
     return CompareResult(
         _label(a), _label(b), p, p >= t, t, verifier.name,
         verifier_probability=p_verifier if fuse else None, transform=transform,

@@ -140,15 +140,20 @@ def detect_copy_move(
                          feature_fraction=1.0, contrast_threshold=0.015)
     h, w = f.shape
     res = CopyMoveResult(shape=f.orig_shape)
-    pts = f.points.astype(np.float64)
-    if len(pts) < min_inliers or f.binary:
+    if f.binary:
+        return res
+    # Repeated words and tick labels are legitimate repeats: text keypoints never vote.
+    keep = ~f.on_text
+    pts = f.points[keep].astype(np.float64)
+    desc = np.ascontiguousarray(f.descriptors[keep])
+    if len(pts) < min_inliers:
         return res
     min_dist = max(12.0, MIN_DIST_FRAC * max(h, w))
 
     groups = []
     for mirror in (False, True):
-        q = sift_variant(f.descriptors, mirror, False) if mirror else f.descriptors
-        qi, ti = _self_matches(f.descriptors, q, pts, min_dist)
+        q = sift_variant(desc, mirror, False) if mirror else desc
+        qi, ti = _self_matches(desc, q, pts, min_dist)
         if len(qi) == 0:
             continue
         # (i, j) and (j, i) are the same evidence (a mirror relation is symmetric too):

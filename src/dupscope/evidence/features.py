@@ -17,7 +17,7 @@ from dupscope.io import load_image
 # SIFT upsamples its first octave 2x internally, so running it at 3/4 of the working
 # size loses little detail and roughly halves the cost (the explain budget is 150 ms).
 FEATURE_FRACTION = 0.75
-MAX_KEYPOINTS = 1500
+MAX_KEYPOINTS = 1000
 
 DETECTORS = ("sift", "orb", "akaze")
 # A keypoint counts as text when text covers this share of the central part of its

@@ -2,7 +2,9 @@
 
 Pipeline (all at working resolution, results mapped back to original pixels):
 
-1. Keypoints (SIFT by default), with keypoints on text rows dropped.
+1. Keypoints (SIFT by default). Keypoints whose descriptor window is mostly text (labels,
+   tick labels, fonts) are flagged: they may help *align* a pair but never count as
+   evidence, because distinct figures from one lab share them.
 2. Matching B against A in four descriptor variants (plain, mirrored, inverted, both),
    Lowe ratio test in both images' own terms: a match is kept only if the A keypoint and
    the B keypoint each have no near twin elsewhere in their own image (repeated glyphs,
@@ -45,14 +47,21 @@ RANSAC_PX = 3.0  # reprojection threshold in working pixels of B
 MIN_INLIERS = 10
 MIN_SPREAD = 0.25
 MIN_AGREEMENT = 0.7
+STRICT_AGREEMENT = 0.9
+MIN_CONTENT_TILES = 8
 MAX_ANISOTROPY = 1.6
 SCALE_RANGE = (1 / 12, 12.0)
 GRID = 4
+EARLY_STOP = 40  # inliers after which the remaining descriptor variants are skipped
 
 
 @dataclass
 class GeometricEvidence:
-    """Outcome of :func:`verify_pair`. Transform fields are ``None`` unless ``found``."""
+    """Outcome of :func:`verify_pair`. Transform fields are ``None`` unless ``found``.
+
+    ``inliers`` counts RANSAC inliers on content (text keypoints excluded); ``score`` in
+    [0, 1] combines inliers, their ``spread`` over the overlap and the pixel ``agreement``.
+    """
 
     found: bool = False
     score: float = 0.0
@@ -70,6 +79,8 @@ class GeometricEvidence:
     # Diagnostics (not part of the JSON contract).
     spread: float = 0.0
     agreement: float = 0.0
+    content_tiles: int = 0
+    text_inliers: int = 0
     matches: int = 0
     detector: str = "sift"
     shape_a: tuple[int, int] = (0, 0)
@@ -141,28 +152,27 @@ def _variants(fb: ImageFeatures):
 
     Points stay in B's own coordinates; the mirror is applied to A's points in the fit.
     """
+    order = ((False, False), (True, False), (False, True), (True, True))
     if fb.detector == "sift":
-        for mirror in (False, True):
-            for invert in (False, True):
-                yield (mirror, invert, fb.points, sift_variant(fb.descriptors, mirror, invert),
-                       fb.twin_dist, fb.on_text)
+        for mirror, invert in order:
+            yield (mirror, invert, fb.points, sift_variant(fb.descriptors, mirror, invert),
+                   fb.twin_dist, fb.on_text)
         return
     # Binary descriptors cannot be permuted: re-detect on the flipped / inverted image.
     w = fb.shape[1]
-    for mirror in (False, True):
-        for invert in (False, True):
-            g = fb.gray[:, ::-1] if mirror else fb.gray
-            g = 255 - g if invert else g
-            t = fb.text[:, ::-1] if mirror else fb.text
-            if not mirror and not invert:
-                pts, desc, on_text = fb.points, fb.descriptors, fb.on_text
-            else:
-                pts, sizes, desc, _ = detect(np.ascontiguousarray(g), fb.detector)
-                on_text = text_flags(np.ascontiguousarray(t), pts, sizes)
-                if mirror:
-                    pts = pts.copy()
-                    pts[:, 0] = w - 1 - pts[:, 0]
-            yield mirror, invert, pts, desc, twin_distances(desc, pts), on_text
+    for mirror, invert in order:
+        g = fb.gray[:, ::-1] if mirror else fb.gray
+        g = 255 - g if invert else g
+        t = fb.text[:, ::-1] if mirror else fb.text
+        if not mirror and not invert:
+            pts, desc, on_text = fb.points, fb.descriptors, fb.on_text
+        else:
+            pts, sizes, desc, _ = detect(np.ascontiguousarray(g), fb.detector)
+            on_text = text_flags(np.ascontiguousarray(t), pts, sizes)
+            if mirror:
+                pts = pts.copy()
+                pts[:, 0] = w - 1 - pts[:, 0]
+        yield mirror, invert, pts, desc, twin_distances(desc, pts), on_text
 
 
 _FLIP = np.diag([-1.0, 1.0, 1.0])
@@ -222,6 +232,8 @@ def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit 
         fit = _Fit(m3, inl, ia, pts_b[ib], fa.on_text[ia] | text_b[ib], mirror, invert)
         if best is None or fit.n > best.n:
             best = fit
+        if best.n >= EARLY_STOP:
+            break  # variants are tried plain first: a strong fit will not be beaten
     return best, n_matches
 
 
@@ -270,6 +282,7 @@ def _spread(poly: np.ndarray, content: np.ndarray, inliers: np.ndarray) -> float
 @dataclass
 class _Photometric:
     agreement: float
+    content_tiles: int
     grayscale: bool
     contrast: float
     brightness: float
@@ -287,10 +300,16 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
     valid = cv2.erode((valid == 255).astype(np.uint8), np.ones((5, 5), np.uint8))
     keep = (valid > 0) & (fa.text == 0) & (text_b == 0)
     if keep.sum() < 50:
-        return _Photometric(0.0, False, 1.0, 0.0, False)
-    ca = float(np.ptp(fa.rgb[::4, ::4].astype(np.int16), axis=2)[keep[::4, ::4]].mean())
+        return _Photometric(0.0, 0, False, 1.0, 0.0, False)
+    # Grayscale: where A is clearly coloured, B (blurred, so per-channel noise added
+    # after the conversion does not count as colour) has lost most of it.
+    sa_ = cv2.GaussianBlur(fa.rgb[::2, ::2], (0, 0), 1.0).astype(np.int16)
+    sb_ = cv2.GaussianBlur(warped[::2, ::2], (0, 0), 1.0).astype(np.int16)
+    chroma_a, chroma_b = np.ptp(sa_, axis=2), np.ptp(sb_, axis=2)
+    colourful = keep[::2, ::2] & (chroma_a > 20)
     cb = float(np.ptp(warped[::4, ::4].astype(np.int16), axis=2)[keep[::4, ::4]].mean())
-    grayscale = bool(cb < 2.0 and ca > 6.0)
+    grayscale = bool(colourful.sum() >= max(20, 0.005 * colourful.size)
+                     and np.median(chroma_b[colourful]) < 0.25 * np.median(chroma_a[colourful]))
     # Fit on all three channels unless B is gray: an editor's contrast change clips
     # per channel, which a fit on luma would mistake for a lower gain.
     if cb < 2.0:
@@ -326,15 +345,23 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
         r = y - (g * x + c)
         mad = np.median(np.abs(r[ok])) * 1.4826 + 1.0
         ok = np.abs(r) < 3.0 * mad
-    ga = cv2.GaussianBlur(fa.gray, (0, 0), 1.5)
     gb = cv2.GaussianBlur(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), (0, 0), 1.5)
-    agreement = tile_agreement(ga, gb, keep)
+    # B may have been blurred (or shrunk and re-enlarged): compare with A blurred to a few
+    # levels and keep the best; extra blur cannot make different data agree.
+    agreement, tiles = 0.0, 0
+    for extra in (0.0, 1.5, 3.0):
+        ga = cv2.GaussianBlur(fa.gray, (0, 0), math.hypot(1.5, extra))
+        ag, nt = tile_agreement(ga, gb, keep)
+        if ag > agreement or extra == 0.0:
+            agreement, tiles = max(agreement, ag), nt
+        if agreement >= 0.97:
+            break
     inverted = bool(g < 0 and corr < -0.3)
     if inverted:
         contrast, brightness = -g, 255.0 - c
     else:
         contrast, brightness = g, c
-    return _Photometric(agreement, grayscale, float(contrast), float(brightness), inverted)
+    return _Photometric(agreement, tiles, grayscale, float(contrast), float(brightness), inverted)
 
 
 TILE = 16
@@ -342,8 +369,8 @@ TILE_CONTENT_STD = 8.0  # grey levels (after blur) for a tile to count as conten
 TILE_R2 = 0.6
 
 
-def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int = TILE) -> float:
-    """Share of content tiles whose aligned pixels agree under one global tone curve.
+def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int = TILE) -> tuple[float, int]:
+    """(share, number) of content tiles whose aligned pixels agree under one global tone curve.
 
     A derivation applies one tone mapping to the whole image (contrast, gamma,
     inversion), so after a global lookup ``f(A)`` every tile of B is explained. Sibling
@@ -359,7 +386,7 @@ def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int =
     tot = np.bincount(bins[keep], weights=y[keep], minlength=nb)
     good = cnt >= 10
     if good.sum() == 0:
-        return 0.0
+        return 0.0, 0
     centers = (np.arange(nb) + 0.5) * (256.0 / nb)
     lut = np.interp(centers, centers[good], tot[good] / cnt[good])
     pred = np.interp(x, centers, lut).astype(np.float32)
@@ -367,7 +394,7 @@ def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int =
     h, w = x.shape
     th, tw = h // tile, w // tile
     if th == 0 or tw == 0:
-        return 0.0
+        return 0.0, 0
 
     def tsum(a: np.ndarray) -> np.ndarray:
         return a[: th * tile, : tw * tile].reshape(th, tile, tw, tile).sum(axis=(1, 3))
@@ -375,23 +402,25 @@ def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int =
     n = tsum(k)
     sel = n >= 0.6 * tile * tile
     if not sel.any():
-        return 0.0
+        return 0.0, 0
     nn = np.maximum(n, 1)
     var_a = tsum(x * x * k) / nn - (tsum(x * k) / nn) ** 2
     var_b = tsum(y * y * k) / nn - (tsum(y * k) / nn) ** 2
     content = sel & ((var_a >= TILE_CONTENT_STD ** 2) | (var_b >= TILE_CONTENT_STD ** 2))
     if content.sum() == 0:
-        return 0.0
+        return 0.0, 0
     r2 = 1.0 - (tsum(r * r) / nn) / np.maximum(var_b, 1e-3)
-    return float((r2[content] >= TILE_R2).mean())
+    return float((r2[content] >= TILE_R2).mean()), int(content.sum())
 
 
-def _score(inliers: int, spread: float, agreement: float) -> float:
-    """Scalar in [0, 1]: enough inliers, covering the overlap, with agreeing pixels."""
-    support = 1.0 - math.exp(-inliers / 12.0)
-    cover = min(1.0, spread / 0.5)
+def _score(inliers: int, total: int, spread: float, agreement: float, tiles: int) -> float:
+    """Scalar in [0, 1]: agreeing aligned pixels, and either content inliers covering the
+    overlap or (for label-aligned pairs) near-total pixel agreement over enough content."""
     agree = min(1.0, max(0.0, (agreement - 0.3) / 0.6))
-    return float(support * cover * agree)
+    by_points = (1.0 - math.exp(-inliers / 12.0)) * min(1.0, spread / 0.5)
+    dense = ((1.0 - math.exp(-total / 12.0)) * min(1.0, max(0.0, (agreement - 0.8) / 0.15))
+             * min(1.0, tiles / MIN_CONTENT_TILES))
+    return float(agree * max(by_points, dense))
 
 
 # --------------------------------------------------------------------------- public API
@@ -407,12 +436,16 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
         return ev
     pa = fa.points[fit.ia[fit.inl]].astype(np.float64)
     pb = fit.pb[fit.inl].astype(np.float64)
-    ev.inliers = fit.n
+    content = fit.inl & ~fit.text
+    # Text may propose the alignment, but only content keypoints count as evidence.
+    ev.inliers = int(content.sum())
+    ev.text_inliers = int((fit.inl & fit.text).sum())
     poly = _overlap_polygon(fit.m3, fa.shape, fb.shape)
-    ev.spread = _spread(poly, fa.points, pa)
+    ev.spread = _spread(poly, fa.points[~fa.on_text], fa.points[fit.ia[content]])
     photo = _photometric(fa, fb, fit.m3) if fit.n >= 4 else None
     ev.agreement = photo.agreement if photo else 0.0
-    ev.score = _score(ev.inliers, ev.spread, ev.agreement)
+    ev.content_tiles = photo.content_tiles if photo else 0
+    ev.score = _score(ev.inliers, fit.n, ev.spread, ev.agreement, ev.content_tiles)
 
     # Back to original pixels: working = S @ original for each image.
     sa = G.scaling_about_edges(*fa.factor)
@@ -421,9 +454,13 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     ev.points_a = G.apply_matrix(np.linalg.inv(sa), pa)
     ev.points_b = G.apply_matrix(np.linalg.inv(sb), pb)
 
-    ev.found = bool(
-        ev.inliers >= MIN_INLIERS and ev.spread >= MIN_SPREAD and ev.agreement >= MIN_AGREEMENT
-    )
+    keypoint_case = ev.inliers >= MIN_INLIERS and ev.spread >= MIN_SPREAD
+    # Few content keypoints (a line chart whose markers are all alike): accept an
+    # alignment found through its labels only if the aligned data pixels agree nearly
+    # everywhere, over enough content to mean something.
+    dense_case = (fit.n >= MIN_INLIERS and ev.agreement >= STRICT_AGREEMENT
+                  and ev.content_tiles >= MIN_CONTENT_TILES)
+    ev.found = bool(ev.agreement >= MIN_AGREEMENT and (keypoint_case or dense_case))
     if not ev.found:
         return ev
     rot, mirrored, scale = G.decompose(m_orig)

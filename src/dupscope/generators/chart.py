@@ -194,7 +194,7 @@ def _draw(style: ChartStyle, rng: np.random.Generator, ax) -> None:
             # Bins follow the data range (numpy/matplotlib default), so edges move with the data.
             bins = np.linspace(max(0.0, data.min()), min(xmax, data.max()), style.n_points + 1)
             cnt, _ = np.histogram(data, bins)
-            cnt = np.round(cnt * (rng.uniform(0.5, 0.9) * ymax / max(1, cnt.max())))
+            cnt = cnt * (rng.uniform(0.5, 0.9) * ymax / max(1, cnt.max()))
             ax.stairs(cnt, bins, fill=True, color=pal[i], alpha=style.alpha, label=style.series_names[i])
             ax.stairs(cnt, bins, color="black" if style.bar_edge else pal[i], lw=0.8)
     else:  # box

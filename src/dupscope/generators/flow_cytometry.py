@@ -118,14 +118,26 @@ def _axis_setup(ax, log: bool, which: str) -> None:
     """Map unit [0, 1] to a biexponential-looking axis (decades) or 0..262K linear."""
     axis = ax.xaxis if which == "x" else ax.yaxis
     if log:
-        # unit 0..1 covers -10^2 .. 10^5.3 : 0 at 0.12, decades evenly above.
+        # unit 0..1: zero near the origin, then decades 10^2..10^5 evenly spaced above.
         pos = lambda d: 0.2 + (d - 2) / 3.3 * 0.8  # noqa: E731
         major = [0.07] + [pos(d) for d in (2, 3, 4, 5)]
         labels = ["0", "$10^2$", "$10^3$", "$10^4$", "$10^5$"]
-        minor = [pos(np.log10(m * 10 ** d)) for d in (2, 3, 4) for m in range(2, 10)]
-        axis.set_ticks(major[:1] + major[1:])
+        minor = np.array([pos(np.log10(m * 10 ** d)) for d in (2, 3, 4) for m in range(2, 10)])
+        axis.set_ticks(major)
         axis.set_ticklabels(labels)
-        axis.set_ticks(minor, minor=True)
+        # Minor ticks as one line collection: 24 Tick objects per axis would cost ~15 ms.
+        from matplotlib.collections import LineCollection
+
+        fig, box = ax.figure, ax.get_position()
+        span_px = fig.bbox.height * box.height if which == "x" else fig.bbox.width * box.width
+        ln = 2.5 / 72 * fig.dpi / span_px  # 2.5 pt, in axes fraction across the axis
+        if which == "x":
+            segs = [[(m, 0.0), (m, -ln)] for m in minor]
+            tr = ax.get_xaxis_transform()
+        else:
+            segs = [[(0.0, m), (-ln, m)] for m in minor]
+            tr = ax.get_yaxis_transform()
+        ax.add_collection(LineCollection(segs, colors="black", linewidths=0.6, transform=tr, clip_on=False))
     else:
         vals = [0, 50e3, 100e3, 150e3, 200e3, 250e3]
         axis.set_ticks([v / LIN_MAX for v in vals])
@@ -155,7 +167,8 @@ def render(style: FlowStyle, rng: np.random.Generator, size: Size) -> np.ndarray
             g = np.where(hist > 0, 0.0, 1.0)
             ax.imshow(np.repeat(g[:, :, None], 3, 2), origin="lower", extent=(0, 1, 0, 1),
                       interpolation="nearest", aspect="auto")
-        else:
+        else:  # contour with outliers: smoother density so the lowest level is not speckle
+            dens = blur(hist, 3.0)
             levels = np.quantile(dens[dens > 0], [0.5, 0.7, 0.85, 0.93, 0.97, 0.99]) if (dens > 0).any() else [1]
             levels = np.unique(levels)
             outl = (hist > 0) & (dens < levels[0])

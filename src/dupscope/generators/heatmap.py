@@ -94,7 +94,7 @@ def sample_style(rng: np.random.Generator) -> HeatmapStyle:
         inches=float(rng.uniform(3.5, 5.0)),
         title=str(pick(rng, ("", "", "Differentially expressed genes", "Correlation matrix", "Heat map",
                              "Top 50 genes", "Activity map"))),
-        rotate_cols=bool(rng.random() < 0.6),
+        rotate_cols=bool(kind == "correlation" or rng.random() < 0.6),
     )
 
 
@@ -102,7 +102,7 @@ def _data(style: HeatmapStyle, rng: np.random.Generator) -> np.ndarray:
     r, c = style.n_rows, style.n_cols
     if style.kind == "correlation":
         k = style.n_groups
-        load = rng.normal(0, 1, (r, k)) * (rng.random((r, k)) < 0.6)
+        load = rng.normal(0, 1, (r, k)) * (rng.random((r, k)) < 0.8) + rng.normal(0, 0.3, (r, k))
         cov = load @ load.T + np.diag(rng.uniform(0.3, 1.5, r))
         d = np.sqrt(np.diag(cov))
         return cov / d[:, None] / d[None, :]
@@ -113,7 +113,7 @@ def _data(style: HeatmapStyle, rng: np.random.Generator) -> np.ndarray:
         means = rng.normal(0, 1.5, (k, max(2, style.n_groups)))
         x = means[row_cl][:, col_grp] + rng.normal(0, 0.7, (r, c))
         x = (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-6)
-        return x
+        return x[np.argsort(row_cl, kind="stable")]  # gene modules grouped, as in published maps
     from scipy.ndimage import gaussian_filter
 
     x = gaussian_filter(rng.normal(0, 1, (r, c)), rng.uniform(1.5, 5.0))
@@ -148,18 +148,17 @@ def render(style: HeatmapStyle, rng: np.random.Generator, size: Size) -> np.ndar
         if style.gaps:  # white cell borders (line collections: far cheaper than minor-tick grids)
             ax.hlines(np.arange(0.5, style.n_rows - 1), -0.5, style.n_cols - 0.5, colors="white", lw=0.8)
             ax.vlines(np.arange(0.5, style.n_cols - 1), -0.5, style.n_rows - 0.5, colors="white", lw=0.8)
-        ax.yaxis.tick_right()
+        # Labels as plain texts: a Tick per row/column costs ~10x more to build.
+        ax.set_xticks([])
+        ax.set_yticks([])
         if style.show_row_labels:
-            ax.set_yticks(np.arange(style.n_rows))
-            ax.set_yticklabels([style.row_labels[i] for i in order], fontsize="small")
-        else:
-            ax.set_yticks([])
+            for i, k in enumerate(order):
+                ax.text(style.n_cols - 0.5 + 0.25, i, style.row_labels[k], ha="left", va="center",
+                        fontsize="small", clip_on=False)
         if style.show_col_labels:
-            ax.set_xticks(np.arange(style.n_cols))
-            ax.set_xticklabels(style.col_labels, rotation=90 if style.rotate_cols else 0, fontsize="small")
-        else:
-            ax.set_xticks([])
-        ax.tick_params(length=0)
+            for j, lab in enumerate(style.col_labels):
+                ax.text(j, style.n_rows - 0.5 + 0.25, lab, ha="center", va="top", fontsize="small",
+                        rotation=90 if style.rotate_cols else 0, clip_on=False)
         for s in ax.spines.values():
             s.set_visible(False)
         if style.annotate:

@@ -107,6 +107,26 @@ class AddResult:
 # --------------------------------------------------------------------------- helpers
 
 
+def _prefetch(entries: list, fn: Callable, ahead: int = 8):
+    """Yield (entry, future of fn(entry)) in order, with ``ahead`` entries in flight."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupscope-extract") as ex:
+        queue: deque = deque()
+        it = iter(entries)
+        for e in it:
+            queue.append((e, ex.submit(fn, e)))
+            if len(queue) >= ahead:
+                break
+        while queue:
+            e, fut = queue.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                queue.append((nxt, ex.submit(fn, nxt)))
+            yield e, fut
+
+
 def model_fingerprint(verifier) -> str:
     """Name plus a digest of config and weights: a retrained model never hits the cache."""
     h = hashlib.blake2b(digest_size=8)
@@ -256,7 +276,6 @@ class Scanner:
 
     def _ingest(self, inputs: list[Input], store: Store, tta: bool, skipped: Skipped) -> list[tuple[Input, int, list[Item]]]:
         """Extract every document and make sure each distinct image is embedded."""
-        size = int(self.verifier.config.input_size)
         pending: dict[str, np.ndarray] = {}
         docs: list[tuple[Input, int, list[Item]]] = []
         bar_docs = _bar(self.progress, len(inputs), "extract", "doc", 0)
@@ -271,48 +290,70 @@ class Scanner:
             bar_emb.update(len(hashes))
             pending.clear()
 
-        try:
-            for inp in inputs:
+        # Which documents are already extracted (main thread: the connection is ours).
+        keyed: list[tuple[Input, DocKey, tuple[int, list[str]] | None]] = []
+        for inp in inputs:
+            try:
+                key = DocKey.of(inp.path)
+            except OSError as exc:
+                skipped.append((inp.source, f"cannot read file ({exc.strerror or exc})"))
                 bar_docs.update(1)
-                try:
-                    key = DocKey.of(inp.path)
-                except OSError as exc:
-                    skipped.append((inp.source, f"cannot read file ({exc.strerror or exc})"))
-                    continue
-                found = store.find_doc(key)
+                continue
+            found = store.find_doc(key)
+            reread = False
+            if found is not None:  # extracted before; read again only if embeddings are missing
+                hashes = [r[0] for r in store.con.execute("SELECT hash FROM items WHERE doc=?", (found[0],))]
+                reread = bool(store.missing(self.model_key, hashes, tta))
+            keyed.append((inp, key, found, reread))
+
+        def work(entry):
+            """Decode and split in a worker thread, overlapping the model's batches.
+
+            All PDF work happens on this one thread (MuPDF is not thread-safe).
+            """
+            inp, _, found, reread = entry
+            if found is not None and not reread:
+                return None
+            errs: Skipped = []
+            items, pixels = self._extract(inp, errs)
+            return items, pixels, errs
+
+        try:
+            for (inp, key, found, reread), fut in _prefetch(keyed, work):
+                bar_docs.update(1)
                 pixels: dict[str, np.ndarray] | None = None
                 if found is not None:
                     doc, errs = found
                     items = store.doc_items(doc, inp.source)
                     skipped.extend((inp.source, e) for e in errs)
+                    if reread:
+                        try:
+                            pixels = fut.result()[1]
+                        except Exception as exc:  # noqa: BLE001 - changed or gone since
+                            skipped.append((inp.source, f"cannot re-read document ({exc})"))
+                            continue
                 else:
-                    errs: list[tuple[str, str]] = []
                     try:
-                        items, pixels = self._extract(inp, errs)
+                        items, pixels, doc_errs = fut.result()
                     except ImageLoadError as exc:
                         skipped.append((inp.source, exc.reason))
                         continue
                     except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
                         skipped.append((inp.source, f"unexpected error: {type(exc).__name__}: {exc}"))
                         continue
-                    doc = store.put_doc(key, inp.source, items, [r for _, r in errs])
-                    skipped.extend(errs)
+                    doc = store.put_doc(key, inp.source, items, [r for _, r in doc_errs])
+                    skipped.extend(doc_errs)
                     for it in items:
                         it.doc = doc
                 docs.append((inp, doc, items))
                 need = store.missing(self.model_key, (it.hash for it in items), tta) - set(pending)
                 if not need:
                     continue
-                if pixels is None:  # cached document, embeddings missing: read it again
-                    try:
-                        _, pixels = self._extract(inp, [])
-                    except Exception as exc:  # noqa: BLE001 - changed under us
-                        skipped.append((inp.source, f"cannot re-read document ({exc})"))
-                        docs.pop()
-                        continue
+                if pixels is None:  # complete when we looked; the rest is pending in this batch
+                    continue
                 for h in sorted(need):
                     if h in pixels:
-                        pending[h] = resize_square(pixels[h], size)
+                        pending[h] = pixels[h]
                 if len(pending) >= 2 * self.batch_size:
                     flush()
             flush()
