@@ -95,6 +95,18 @@ def main() -> int:
         tta = dict(zip(b_paths, v.embed_arrays([images[p] for p in b_paths], tta=True)))
         scores["dupscope + 8-fold TTA"] = v.score_embeddings(ea, np.stack([tta[r["b"]] for r in rows]))
 
+    if v.config.fusion_model and not args.skip_sift:
+        from dupscope.evidence import FusionModel
+        from dupscope.train.fusion_fit import evidences_for
+
+        t0 = time.perf_counter()
+        evs = evidences_for([(r["a"], r["b"]) for r in rows], workers=2)
+        timing["geometry"] = time.perf_counter() - t0
+        fusion = FusionModel.from_dict(v.config.fusion_model)
+        scores["dupscope fused (default)"] = fusion.predict_many(scores["dupscope"], evs)
+        scores["geometry alone (evidence score)"] = np.array([e.score for e in evs], float)
+        scores = {"dupscope fused (default)": scores.pop("dupscope fused (default)"), **scores}
+
     t0 = time.perf_counter()
     h1 = {p: phash_bits(images[p]) for p in paths}
     h8 = {p: phash8_bits(images[p]) for p in dict.fromkeys(r["b"] for r in rows)}
@@ -133,7 +145,9 @@ def main() -> int:
         t = threshold_at_fpr(labels, s, 0.01)
         m["groups"] = per_group(rows, s, labels, t)
         results[name] = m
-    results["dupscope"]["ece"] = expected_calibration_error(labels, scores["dupscope"])
+    for name in ("dupscope", "dupscope fused (default)"):
+        if name in results:
+            results[name]["ece"] = expected_calibration_error(labels, scores[name])
 
     groups = sorted({r["group"] for r in rows}, key=lambda g: (g.startswith("neg"), g))
     names = list(scores)
@@ -148,7 +162,9 @@ def main() -> int:
     for g in groups:
         n = sum(r["group"] == g for r in rows)
         print(f"| {g} | {n} | " + " | ".join(f"{results[m]['groups'][g]:.2f}" for m in names) + " |")
-    print(f"\nexpected calibration error (dupscope): {results['dupscope']['ece']:.4f}")
+    for name in ("dupscope", "dupscope fused (default)"):
+        if name in results:
+            print(f"expected calibration error ({name}): {results[name]['ece']:.4f}")
     print(f"encoder throughput: {throughput['encoder_images_per_s']} images/s (median of 3, batch 32, {throughput['torch_threads']} threads)")
     print(f"head throughput on cached embeddings: {throughput['head_pairs_per_s']:,} pairs/s (median of 3)")
     print("wall seconds per method:", {k: round(x, 1) for k, x in timing.items()})

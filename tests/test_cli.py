@@ -73,3 +73,30 @@ def test_evaluate_skips_bad_pairs_and_writes_outputs(tmp_path, pair_files, tiny_
     assert [r["a"] for r in got] == ["a.png", "a.png", "b.jpg"]  # input columns repeated as given
     assert all(0.0 <= float(r["probability"]) <= 1.0 for r in got)
     assert plot.stat().st_size > 1000
+
+
+def test_compare_explain_and_fusion(tmp_path, tiny_checkpoint, textured, capsys):
+    """With a fitted fusion in the checkpoint, compare fuses by default and explains on request."""
+    import shutil
+
+    from dupscope.evidence import FusionModel
+
+    ckpt = tmp_path / "fused"
+    shutil.copy(tiny_checkpoint.with_suffix(".safetensors"), ckpt.with_suffix(".safetensors"))
+    cfg = json.loads(tiny_checkpoint.with_suffix(".json").read_text())
+    cfg["fusion_model"] = {**FusionModel(weights=[1.0, 2.0, 0.0, 0.0, 3.0], bias=-6.0).to_dict(), "threshold": 0.6}
+    ckpt.with_suffix(".json").write_text(json.dumps(cfg))
+    big = np.ascontiguousarray(np.kron(textured, np.ones((3, 3, 1), np.uint8)))
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(big).save(a)
+    Image.fromarray(np.ascontiguousarray(np.rot90(big))).save(b)
+    pic = tmp_path / "ev.png"
+    assert main(["compare", str(a), str(b), "--json", "--explain", "--visualize", str(pic), "--model", str(ckpt)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["threshold"] == 0.6 and "verifier_probability" in out
+    t = out["transform"]
+    assert {"rotation_deg", "mirrored", "scale", "crop_box_a", "overlap_fraction", "inliers"} <= set(t)
+    assert t["found"] and abs(t["rotation_deg"] - 90) < 2 and t["mirrored"] is False
+    # Strong geometry lifts the fused probability above the (random) verifier's.
+    assert out["probability"] > out["verifier_probability"]
+    assert pic.stat().st_size > 5000

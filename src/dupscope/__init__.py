@@ -3,6 +3,7 @@
 from dupscope.errors import DupscopeError, ImageLoadError, ModelLoadError
 from dupscope.io import load_image
 from dupscope.api import compare
+from dupscope.scan import Scanner
 from dupscope.verifier import CompareResult, Verifier, load_model
 
 __version__ = "0.1.0"
@@ -12,6 +13,7 @@ __all__ = [
     "DupscopeError",
     "ImageLoadError",
     "ModelLoadError",
+    "Scanner",
     "Verifier",
     "__version__",
     "compare",

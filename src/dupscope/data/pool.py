@@ -82,3 +82,23 @@ def build_pool(
     csv_path = out_dir / "pool.csv"
     write_pool(records, csv_path)
     return csv_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dupscope.data.pool --out data_cache/pool``: the default model's source pool."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build the training/benchmark source pool.")
+    ap.add_argument("--out", default="data_cache/pool")
+    ap.add_argument("--real", nargs="*", default=list(DEFAULT_REAL_ROOTS), help="folders of real (non-reserved) images")
+    ap.add_argument("--styles", type=int, default=150, help="styles per generator")
+    ap.add_argument("--siblings", type=int, default=3, help="siblings per style")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args(argv)
+    print(build_pool(a.out, a.real, a.styles, a.siblings, seed=a.seed, workers=a.workers))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ from dupscope.evidence.features import ImageFeatures, extract_features
 from dupscope.evidence.fusion import FusionModel, fit_fusion
 from dupscope.evidence.textmask import text_mask
 from dupscope.evidence.verify import GeometricEvidence, explain, verify_features, verify_pair
-from dupscope.evidence.visualize import visualize
+from dupscope.evidence.visualize import evidence_png, visualize
 
 __all__ = [
     "CopyMoveRegion",
@@ -24,6 +24,7 @@ __all__ = [
     "GeometricEvidence",
     "ImageFeatures",
     "detect_copy_move",
+    "evidence_png",
     "explain",
     "extract_features",
     "fit_fusion",

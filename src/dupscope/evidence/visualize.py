@@ -108,3 +108,16 @@ def visualize(a, b, evidence: GeometricEvidence, out_path: str | Path) -> Path:
     if not cv2.imwrite(str(out), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {out}")
     return out
+
+
+def evidence_png(a, b) -> bytes | None:
+    """The evidence figure of a pair as PNG bytes (the scan report's per-match picture)."""
+    import tempfile
+
+    from dupscope.evidence.verify import verify_pair
+
+    ev = verify_pair(a, b)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "evidence.png"
+        visualize(a, b, ev, path)
+        return path.read_bytes()

@@ -107,6 +107,10 @@ class AddResult:
 # --------------------------------------------------------------------------- helpers
 
 
+# Candidates the verifier scores below this are not worth a geometric check.
+FUSION_PREFILTER = 0.02
+
+
 def _prefetch(entries: list, fn: Callable, ahead: int = 8):
     """Yield (entry, future of fn(entry)) in order, with ``ahead`` entries in flight."""
     from collections import deque
@@ -189,10 +193,21 @@ class Scanner:
         panels: PanelParams = PanelParams(),
         exact_limit: int = EXACT_LIMIT,
         report_limit: int = 1000,
+        fuse: bool = True,
     ) -> None:
         self.verifier = verifier
         self.db = Path(db) if db is not None else None
-        self.threshold = float(verifier.threshold if threshold is None else threshold)
+        fusion = getattr(verifier.config, "fusion_model", None) if fuse else None
+        # With a fitted fusion the decision is on the fused probability, at its own threshold.
+        self.fusion = None
+        default_t = verifier.threshold
+        if fusion:
+            from dupscope.evidence import FusionModel
+
+            self.fusion = FusionModel.from_dict(fusion)
+            default_t = float(fusion.get("threshold", verifier.threshold))
+        self.threshold = float(default_t if threshold is None else threshold)
+        self._pixels: Callable[[Item], np.ndarray | None] = lambda it: None
         self.k = int(k)
         self.batch_size = int(batch_size)
         self.progress = progress
@@ -252,6 +267,10 @@ class Scanner:
             db_items = self._indexed_items(store, exclude=scanned, skipped=skipped)
             timings["indexed"] = time.perf_counter() - t1
             doc_paths = {d: inp.path for inp, d, _ in docs}
+            for it in db_items:
+                if it.doc not in doc_paths:
+                    doc_paths[it.doc] = store.doc_path(it.doc)
+            self._pixels = self._pixel_fn(doc_paths)
             matches, n_cand, t_search = self._match(store, new_items, db_items)
             timings.update(t_search)
             result = ScanResult(
@@ -261,9 +280,6 @@ class Scanner:
             )
             if out is not None:
                 t2 = time.perf_counter()
-                for it in db_items:
-                    if it.doc not in doc_paths:
-                        doc_paths[it.doc] = store.doc_path(it.doc)
                 result.seconds = time.perf_counter() - t0
                 self._write_outputs(result, doc_paths)
                 timings["report"] = time.perf_counter() - t2
@@ -472,6 +488,8 @@ class Scanner:
                         matches.append(self._make_match(items[i], items[j], 1.0, exact=True))
         keys = sorted(cand)
         probs = self._verify(plain, tta, keys, nq)
+        if self.fusion is not None:
+            probs = self._fuse(keys, probs, cand, items)
         for key, p in zip(keys, probs):
             if p >= self.threshold:
                 for i, j in cand[key]:
@@ -504,6 +522,41 @@ class Scanner:
 
     # ------------------------------------------------------------------ stage 4
 
+    @staticmethod
+    def _pixel_fn(doc_paths: dict[int, Path]) -> Callable[[Item], np.ndarray | None]:
+        """Pixels of an item, with a small cache of decoded figures."""
+        cache: dict[tuple, np.ndarray | None] = {}
+
+        def pixels(it: Item) -> np.ndarray | None:
+            fkey = (it.doc, it.figure)
+            if fkey not in cache:
+                try:
+                    cache[fkey] = load_figure(doc_paths[it.doc], it.origin)
+                except Exception:  # noqa: BLE001 - one unreadable figure is not worth failing a scan
+                    cache[fkey] = None
+                if len(cache) > 256:
+                    cache.pop(next(iter(cache)))
+            fig = cache[fkey]
+            return None if fig is None else item_pixels(doc_paths[it.doc], it, fig)
+
+        return pixels
+
+    def _fuse(self, keys: list[tuple[int, int]], probs: np.ndarray, cand: dict, items: list[Item]) -> np.ndarray:
+        """Fused probability (verifier + geometric evidence) for candidates worth a look."""
+        from dupscope.evidence import verify_pair
+
+        out = probs.copy()
+        todo = [n for n, p in enumerate(probs) if p >= FUSION_PREFILTER]
+        bar = _bar(self.progress, len(todo), "geometry", "pair", 0)
+        for n in todo:
+            i, j = cand[keys[n]][0]
+            a, b = self._pixels(items[i]), self._pixels(items[j])
+            if a is not None and b is not None:
+                out[n] = self.fusion.predict(float(probs[n]), verify_pair(a, b))
+            bar.update(1)
+        bar.close()
+        return out
+
     def _write_outputs(self, result: ScanResult, doc_paths: dict[int, Path]) -> None:
         from dupscope.report import write_report
 
@@ -517,19 +570,7 @@ class Scanner:
         w.writerows(result.skipped)
         atomic_write(out / "skipped.csv", buf.getvalue())
 
-        cache: dict[tuple, np.ndarray | None] = {}
-
-        def pixels(it: Item) -> np.ndarray | None:
-            fkey = (it.doc, it.figure)
-            if fkey not in cache:
-                try:
-                    cache[fkey] = load_figure(doc_paths[it.doc], it.origin)
-                except Exception:  # noqa: BLE001 - a thumbnail is not worth failing a scan
-                    cache[fkey] = None
-                if len(cache) > 256:
-                    cache.pop(next(iter(cache)))
-            fig = cache[fkey]
-            return None if fig is None else item_pixels(doc_paths[it.doc], it, fig)
+        pixels = self._pixel_fn(doc_paths)
 
         shown = result.matches[: self.report_limit]
         bar = _bar(self.progress, len(shown), "report", "match", 0)

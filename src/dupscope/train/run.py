@@ -204,6 +204,23 @@ def build_trunk_cache(mcfg: ModelConfig, cfg: TrainConfig, triplets: TripletData
     if done.exists():
         return CachedTriplets(np.load(done, mmap_mode="r"))
     model = SiameseVerifier(mcfg, pretrained=cfg.pretrained).eval()  # type: ignore[arg-type]
+    shallower = sorted(folder.glob(f"trunk_*_{cfg.cache_triplets}_{cfg.seed}.npy"))
+    shallower = [p for p in shallower if int(p.name.split("_")[1]) < cfg.cache_blocks]
+    if shallower:  # continue a shallower cache through the extra stages instead of redrawing
+        start = max(int(p.name.split("_")[1]) for p in shallower)
+        base = np.load(folder / f"trunk_{start}_{cfg.cache_triplets}_{cfg.seed}.npy", mmap_mode="r")
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(base), 64):
+                x = torch.from_numpy(np.asarray(base[i : i + 64], np.float32))
+                n = x.shape[0]
+                f = x.flatten(0, 1)
+                for block in model.backbone.blocks[start : cfg.cache_blocks]:
+                    f = block(f)
+                out.append(f.half().numpy().reshape(n, 3, *f.shape[1:]))
+        feats = np.concatenate(out)
+        np.save(done, feats)
+        return CachedTriplets(feats)
     triplets.length = cfg.cache_triplets
     dl = DataLoader(triplets, batch_size=16, num_workers=cfg.workers, persistent_workers=False)
     chunks = []
