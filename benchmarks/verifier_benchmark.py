@@ -97,10 +97,10 @@ def main() -> int:
 
     if v.config.fusion_model and not args.skip_sift:
         from dupscope.evidence import FusionModel
-        from dupscope.train.fusion_fit import evidences_for
+        from dupscope.evidence import verify_pairs
 
         t0 = time.perf_counter()
-        evs = evidences_for([(r["a"], r["b"]) for r in rows], workers=2)
+        evs = verify_pairs([(r["a"], r["b"]) for r in rows], workers=2)
         timing["geometry"] = time.perf_counter() - t0
         fusion = FusionModel.from_dict(v.config.fusion_model)
         scores["dupscope fused (default)"] = fusion.predict_many(scores["dupscope"], evs)

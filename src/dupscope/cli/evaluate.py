@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scores-out", default=None, help="CSV: the input columns plus probability")
     p.add_argument("--json-out", default=None, help="metrics JSON")
     p.add_argument("--plot", default=None, help="ROC curve PNG")
+    p.add_argument("--no-fusion", action="store_true", help="score with the siamese verifier alone, without geometric fusion")
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     verifier = load_verifier(args)
     with tqdm(total=n_images, unit="img", desc="encoding", file=sys.stderr, disable=None) as bar:
         result = evaluate_csv(
-            verifier, args.pairs, args.scores_out, args.json_out, args.plot, args.batch_size, progress=bar.update
+            verifier, args.pairs, args.scores_out, args.json_out, args.plot, args.batch_size, progress=bar.update,
+            fuse=not args.no_fusion,
         )
     for s in result.skipped:
         print(f"dupscope: skipped pair: {s['file']}: {s['reason']}", file=sys.stderr)

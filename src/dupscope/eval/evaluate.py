@@ -68,7 +68,9 @@ def score_rows(
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
     mode: str = "head",
+    fuse: bool = True,
 ) -> EvalResult:
+    """Score rows; with a fitted fusion in the checkpoint (and ``fuse``), the fused probability."""
     t0 = time.perf_counter()
     paths = [r[k] for r in rows for k in ("a", "b")]
     emb, errors = embed_unique(verifier, paths, batch_size, progress)
@@ -83,7 +85,14 @@ def score_rows(
         ea = np.stack([emb[r["a"]] for r in kept])
         eb = np.stack([emb[r["b"]] for r in kept])
         probs = verifier.score_embeddings(ea, eb, mode=mode)
+        fusion = verifier.config.fusion_model if (fuse and mode == "head") else None
+        if fusion:
+            from dupscope.evidence import FusionModel, verify_pairs
+
+            evs = verify_pairs([(r["a"], r["b"]) for r in kept])
+            probs = FusionModel.from_dict(fusion).predict_many(probs, evs)
     else:
+        fusion = None
         probs = np.zeros(0, np.float32)
     elapsed = time.perf_counter() - t0
     out_rows = [{**r, "probability": float(p)} for r, p in zip(kept, probs)]
@@ -97,7 +106,8 @@ def score_rows(
         pairs_per_second=round(len(kept) / elapsed, 2) if elapsed > 0 else None,
         model=verifier.name,
         mode=mode,
-        decision_threshold=verifier.threshold,
+        decision_threshold=float(fusion.get("threshold", verifier.threshold)) if fusion else verifier.threshold,
+        fused=bool(fusion),
     )
     return EvalResult(out_rows, metrics, skipped)
 
@@ -168,11 +178,12 @@ def evaluate_csv(
     plot: str | Path | None = None,
     batch_size: int = 32,
     progress: Callable[[int], None] | None = None,
+    fuse: bool = True,
 ) -> EvalResult:
     rows = read_pairs_csv(pairs_csv)
     with Path(pairs_csv).open(newline="") as fh:
         columns = next(csv.reader(fh))
-    result = score_rows(verifier, rows, batch_size, progress)
+    result = score_rows(verifier, rows, batch_size, progress, fuse=fuse)
     if scores_out:
         # Repeat the input columns as given (relative paths stay relative).
         with Path(pairs_csv).open(newline="") as fh:

@@ -14,7 +14,7 @@ from dupscope.evidence.copy_move import (
 from dupscope.evidence.features import ImageFeatures, extract_features
 from dupscope.evidence.fusion import FusionModel, fit_fusion
 from dupscope.evidence.textmask import text_mask
-from dupscope.evidence.verify import GeometricEvidence, explain, verify_features, verify_pair
+from dupscope.evidence.verify import GeometricEvidence, explain, verify_features, verify_pair, verify_pairs
 from dupscope.evidence.visualize import evidence_png, visualize
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "text_mask",
     "verify_features",
     "verify_pair",
+    "verify_pairs",
     "visualize",
     "visualize_copy_move",
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -495,3 +495,17 @@ def verify_pair(a, b, *, max_side: int = 512, detector: str = "sift", suppress_t
 def explain(a, b, **kwargs) -> dict[str, Any]:
     """The ``transform`` JSON object for a pair (``verify_pair(...).to_json()``)."""
     return verify_pair(a, b, **kwargs).to_json()
+
+
+def _verify_paths(pair: tuple[Any, Any]) -> GeometricEvidence:
+    return verify_pair(pair[0], pair[1])
+
+
+def verify_pairs(pairs: Sequence[tuple[Any, Any]], workers: int = 2) -> list[GeometricEvidence]:
+    """``verify_pair`` over many pairs (paths), in ``workers`` processes."""
+    if workers <= 1 or len(pairs) < 16:
+        return [_verify_paths(p) for p in pairs]
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers) as pool:
+        return pool.map(_verify_paths, pairs, chunksize=8)

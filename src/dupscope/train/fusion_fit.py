@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -20,20 +19,9 @@ import numpy as np
 from dupscope.data.datasets import read_pairs_csv
 from dupscope.eval.evaluate import embed_unique
 from dupscope.eval.metrics import summary, threshold_at_fpr
-from dupscope.evidence import GeometricEvidence, fit_fusion, verify_pair
+from dupscope.evidence import fit_fusion, verify_pairs
 from dupscope.models.checkpoint import checkpoint_paths
 from dupscope.verifier import Verifier, load_model
-
-
-def _verify(pair: tuple[str, str]) -> GeometricEvidence:
-    return verify_pair(pair[0], pair[1])
-
-
-def evidences_for(pairs: Sequence[tuple[str, str]], workers: int = 2) -> list[GeometricEvidence]:
-    if workers <= 1:
-        return [_verify(p) for p in pairs]
-    with mp.get_context("spawn").Pool(workers) as pool:
-        return pool.map(_verify, pairs, chunksize=8)
 
 
 def verifier_probabilities(v: Verifier, rows: Sequence[dict[str, str]]) -> np.ndarray:
@@ -48,7 +36,7 @@ def fit_for_checkpoint(model: str | Path, pairs_csv: str | Path, workers: int = 
     rows = read_pairs_csv(pairs_csv)
     y = np.array([int(float(r["label"])) for r in rows])
     p = verifier_probabilities(v, rows)
-    ev = evidences_for([(r["a"], r["b"]) for r in rows], workers)
+    ev = verify_pairs([(r["a"], r["b"]) for r in rows], workers)
     fusion = fit_fusion(p, ev, y)
     fused = fusion.predict_many(p, ev)
     stored = {**fusion.to_dict(), "threshold": float(max(0.5, threshold_at_fpr(y, fused, 0.01))), "fitted_on": str(pairs_csv)}
