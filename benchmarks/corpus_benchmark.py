@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}), seed {args.seed} [{t_gen:.1f} s]")
 
     v = load_model(args.model, device=args.device)
-    threshold = v.threshold if args.threshold is None else args.threshold
+    threshold = Scanner(v).threshold if args.threshold is None else args.threshold
     db = out / "cache_db"  # used as an embedding cache only: nothing is added to its index
     scanner = Scanner(v, db=db, threshold=threshold, k=args.k, batch_size=args.batch_size, progress=True)
     res = scanner.scan([str(corpus / "papers")], out / "scan")

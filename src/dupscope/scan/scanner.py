@@ -205,7 +205,8 @@ class Scanner:
             from dupscope.evidence import FusionModel
 
             self.fusion = FusionModel.from_dict(fusion)
-            default_t = float(fusion.get("threshold", verifier.threshold))
+            # Corpus scans see many more candidate negatives than one pair: a stricter threshold.
+            default_t = float(fusion.get("scan_threshold", fusion.get("threshold", verifier.threshold)))
         self.threshold = float(default_t if threshold is None else threshold)
         self._pixels: Callable[[Item], np.ndarray | None] = lambda it: None
         self.k = int(k)
