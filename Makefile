@@ -24,7 +24,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "chromium not installed: browser test will skip"; }
 
 test: install browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest
 
 bench: install
 	$(PY) benchmarks/verifier_benchmark.py
