@@ -18,20 +18,7 @@ from dupscope.scan.scanner import trivial  # noqa: E402
 from dupscope.verifier import load_model  # noqa: E402
 
 
-def blobs(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
-    r = np.random.default_rng(seed)
-    img = np.full((h, w, 3), r.integers(0, 60), np.uint8)
-    yy, xx = np.mgrid[:h, :w]
-    for _ in range(10):
-        cy, cx, rad = r.integers(0, h), r.integers(0, w), r.integers(5, 22)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rad**2] = r.integers(60, 255, 3)
-    return img
-
-
-def png(img: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
+from scan_helpers import blobs, png  # noqa: E402
 
 
 def composite(panels: list[np.ndarray], gutter: int = 10) -> np.ndarray:

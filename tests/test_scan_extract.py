@@ -16,20 +16,12 @@ from dupscope.scan.panels import split_panels  # noqa: E402
 from dupscope.scan.pdf import pdf_figures, load_pdf_figure  # noqa: E402
 
 
+from scan_helpers import png  # noqa: E402
+from scan_helpers import blobs as _blobs  # noqa: E402
+
+
 def blobs(seed: int, h: int = 120, w: int = 150) -> np.ndarray:
-    r = np.random.default_rng(seed)
-    img = np.full((h, w, 3), r.integers(0, 60), np.uint8)
-    yy, xx = np.mgrid[:h, :w]
-    for _ in range(10):
-        cy, cx, rad = r.integers(0, h), r.integers(0, w), r.integers(6, 25)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rad**2] = r.integers(60, 255, 3)
-    return img
-
-
-def png(img: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
+    return _blobs(seed, h, w, radius=(6, 25))
 
 
 def composite(panels: list[np.ndarray], cols: int = 2, gutter: int = 12) -> tuple[np.ndarray, list]:

@@ -29,15 +29,11 @@ from dupscope.cli.scan import main
 sys.exit(main(sys.argv[1:]))
 """
 
+from scan_helpers import blobs as shared_blobs  # noqa: E402
+
 
 def blobs(seed: int, h: int = 80, w: int = 96) -> np.ndarray:
-    r = np.random.default_rng(seed)
-    img = np.full((h, w, 3), r.integers(0, 60), np.uint8)
-    yy, xx = np.mgrid[:h, :w]
-    for _ in range(8):
-        cy, cx, rad = r.integers(0, h), r.integers(0, w), r.integers(5, 20)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < rad**2] = r.integers(60, 255, 3)
-    return img
+    return shared_blobs(seed, h, w, radius=(5, 20), n=8)
 
 
 def emb_rows(db_file) -> int:
