@@ -164,13 +164,6 @@ class Verifier:
             return _sigmoid(c.distance_scale * (c.distance_offset - d)).astype(np.float32)
         raise ValueError(f"mode must be 'head' or 'distance', got {mode!r}")
 
-    def compare(self, a: ImageInput, b: ImageInput, threshold: float | None = None) -> CompareResult:
-        ia, ib = load_image(a), load_image(b)
-        e = self.embed_arrays([ia, ib])
-        p = float(self.score_embeddings(e[:1], e[1:])[0])
-        t = self.threshold if threshold is None else float(threshold)
-        return CompareResult(_label(a), _label(b), p, p >= t, t, self.name)
-
 
 def _label(src: ImageInput) -> str:
     if isinstance(src, (str, Path)):

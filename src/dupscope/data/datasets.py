@@ -90,21 +90,33 @@ class TripletDataset(IterableDataset):
             yield {"anchor": x[0], "positive": x[1], "negative": x[2]}
 
 
-def read_pairs_csv(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a,b,label[,group]; relative paths resolve against the CSV's folder."""
+def read_pairs_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The CSV's columns and rows exactly as written (a,b,label[,group] required)."""
     path = Path(path)
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = {"a", "b", "label"} - set(reader.fieldnames or [])
+        columns = list(reader.fieldnames or [])
+        missing = {"a", "b", "label"} - set(columns)
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}")
-        rows = list(reader)
-    base = path.parent
+        return columns, list(reader)
+
+
+def resolve_pair_paths(rows: Sequence[dict[str, str]], base: Path) -> list[dict[str, str]]:
+    """Copies of ``rows`` whose relative ``a``/``b`` paths resolve against ``base``."""
+    out = []
     for r in rows:
+        r = dict(r)
         for k in ("a", "b"):
             p = Path(r[k])
             r[k] = str(p if p.is_absolute() else base / p)
-    return rows
+        out.append(r)
+    return out
+
+
+def read_pairs_csv(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a,b,label[,group]; relative paths resolve against the CSV's folder."""
+    return resolve_pair_paths(read_pairs_table(path)[1], Path(path).parent)
 
 
 _AIRBNB = re.compile(r"^(?P<city>.+)_(?P<room>\d+)_(?P<n>\d+)$")

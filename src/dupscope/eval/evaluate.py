@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from dupscope.data.datasets import read_pairs_csv
+from dupscope.data.datasets import read_pairs_table, resolve_pair_paths
 from dupscope.errors import ImageLoadError
 from dupscope.eval.metrics import summary
 from dupscope.io import load_image
@@ -60,6 +60,15 @@ def embed_unique(
             flush()
     flush()
     return emb, errors
+
+
+def pair_embeddings(verifier: Verifier, rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned embeddings of each row's a and b; every image must be readable."""
+    emb, errors = embed_unique(verifier, [r[k] for r in rows for k in ("a", "b")])
+    if errors:
+        path, reason = next(iter(errors.items()))
+        raise ImageLoadError(path, reason)
+    return np.stack([emb[r["a"]] for r in rows]), np.stack([emb[r["b"]] for r in rows])
 
 
 def score_rows(
@@ -180,22 +189,14 @@ def evaluate_csv(
     progress: Callable[[int], None] | None = None,
     fuse: bool = True,
 ) -> EvalResult:
-    rows = read_pairs_csv(pairs_csv)
-    with Path(pairs_csv).open(newline="") as fh:
-        columns = next(csv.reader(fh))
+    columns, raw = read_pairs_table(pairs_csv)
+    rows = resolve_pair_paths(raw, Path(pairs_csv).parent)
+    for i, r in enumerate(rows):
+        r["_row"] = str(i)  # back to the row as written (write_scores ignores this key)
     result = score_rows(verifier, rows, batch_size, progress, fuse=fuse)
     if scores_out:
         # Repeat the input columns as given (relative paths stay relative).
-        with Path(pairs_csv).open(newline="") as fh:
-            original = list(csv.DictReader(fh))
-        resolved = {(r["a"], r["b"]): r["probability"] for r in result.rows}
-        base = Path(pairs_csv).parent
-        out = []
-        for o in original:
-            ka = str(Path(o["a"]) if Path(o["a"]).is_absolute() else base / o["a"])
-            kb = str(Path(o["b"]) if Path(o["b"]).is_absolute() else base / o["b"])
-            if (ka, kb) in resolved:
-                out.append({**o, "probability": resolved[(ka, kb)]})
+        out = [{**raw[int(r["_row"])], "probability": r["probability"]} for r in result.rows]
         write_scores(out, scores_out, columns)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -553,7 +554,10 @@ class Scanner:
             i, j = cand[keys[n]][0]
             a, b = self._pixels(items[i]), self._pixels(items[j])
             if a is not None and b is not None:
-                out[n] = self.fusion.predict(float(probs[n]), verify_pair(a, b))
+                try:
+                    out[n] = self.fusion.predict(float(probs[n]), verify_pair(a, b))
+                except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
+                    pass
             bar.update(1)
         bar.close()
         return out

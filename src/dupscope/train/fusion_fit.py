@@ -12,30 +12,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from dupscope.data.datasets import read_pairs_csv
-from dupscope.eval.evaluate import embed_unique
+from dupscope.eval.evaluate import pair_embeddings
 from dupscope.eval.metrics import summary, threshold_at_fpr
 from dupscope.evidence import fit_fusion, verify_pairs
 from dupscope.models.checkpoint import checkpoint_paths
-from dupscope.verifier import Verifier, load_model
-
-
-def verifier_probabilities(v: Verifier, rows: Sequence[dict[str, str]]) -> np.ndarray:
-    emb, errors = embed_unique(v, [r[k] for r in rows for k in ("a", "b")])
-    if errors:
-        raise ValueError(f"unreadable images in the fusion pairs: {sorted(errors)[:3]}")
-    return v.score_embeddings(np.stack([emb[r["a"]] for r in rows]), np.stack([emb[r["b"]] for r in rows]))
+from dupscope.verifier import load_model
 
 
 def fit_for_checkpoint(model: str | Path, pairs_csv: str | Path, workers: int = 2) -> dict:
     v = load_model(model, device="cpu")
     rows = read_pairs_csv(pairs_csv)
     y = np.array([int(float(r["label"])) for r in rows])
-    p = verifier_probabilities(v, rows)
+    p = v.score_embeddings(*pair_embeddings(v, rows))
     ev = verify_pairs([(r["a"], r["b"]) for r in rows], workers)
     fusion = fit_fusion(p, ev, y)
     fused = fusion.predict_many(p, ev)

@@ -24,6 +24,7 @@ from dupscope.data.datasets import (
 )
 from dupscope.data.pairs import build_pair_set
 from dupscope.data.sources import SourceRecord, read_pool, split_of
+from dupscope.eval.evaluate import pair_embeddings
 from dupscope.eval.calibration import fit_distance_sigmoid, fit_temperature
 from dupscope.eval.metrics import expected_calibration_error, summary, threshold_at_fpr
 from dupscope.models import ModelConfig, get_spec, save_checkpoint
@@ -153,7 +154,7 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
 
     # Calibrate on the fixed validation pairs: temperature, distance sigmoid, threshold.
     verifier = Verifier(model, name="candidate", device="cpu")
-    ea, eb = _pair_embeddings(verifier, val_rows)
+    ea, eb = pair_embeddings(verifier, val_rows)
     y = np.array([int(float(r["label"])) for r in val_rows])
     model.config.temperature = fit_temperature(verifier.head_logits(ea, eb), y)
     dist = np.linalg.norm(ea - eb, axis=1)
@@ -236,10 +237,3 @@ def build_trunk_cache(mcfg: ModelConfig, cfg: TrainConfig, triplets: TripletData
     np.save(tmp, feats)
     tmp.replace(done)
     return CachedTriplets(feats)
-
-
-def _pair_embeddings(verifier: Verifier, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    from dupscope.eval.evaluate import embed_unique
-
-    emb, _ = embed_unique(verifier, [r[k] for r in rows for k in ("a", "b")])
-    return np.stack([emb[r["a"]] for r in rows]), np.stack([emb[r["b"]] for r in rows])
