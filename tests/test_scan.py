@@ -101,7 +101,7 @@ def test_scan_outputs_and_kinds(verifier, corpus, tmp_path):
 
 def test_threshold_zero_reports_candidates_never_trivial(verifier, corpus, tmp_path):
     res = Scanner(verifier, threshold=0.0, k=3).scan([corpus / "imgs", corpus / "paper.pdf"], tmp_path / "o")
-    assert res.matches and all(not trivial(m.a, m.b) for m in res.matches)
+    assert res.matches and all(m.kind == "copy_move" or not trivial(m.a, m.b) for m in res.matches)
     # k bounds the work: candidates per distinct image <= k
     assert res.n_candidates <= 3 * res.n_items
 
@@ -179,3 +179,37 @@ def test_cli_scan_and_index(tiny_checkpoint, corpus, tmp_path):
     got = json.loads((out / "matches.json").read_text())
     assert any(m["b"].get("db") for m in got)  # b.png from the database is panel 1 of the composite
     assert scan_cli.main([str(corpus / "paper.pdf"), "--out", str(out), "--model", str(tmp_path / "nope")]) == 2
+
+
+def test_scan_reports_copy_move_inside_one_image(verifier, tmp_path, monkeypatch):
+    from test_copy_move import blot_like
+
+    import dupscope.evidence.copy_move as cm
+
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    img = blot_like(3)
+    forged = img.copy()
+    forged[150:230, 140:230] = img[20:100, 20:110]  # a region pasted elsewhere in the figure
+    Image.fromarray(forged).save(folder / "forged.png")
+    Image.fromarray(blot_like(11)).save(folder / "clean.png")
+    out = tmp_path / "out"
+    res = Scanner(verifier, threshold=0.999999).scan([folder], out)
+    got = [m for m in json.loads((out / "matches.json").read_text()) if m["kind"] == "copy_move"]
+    assert got and {m["a"]["source"].split("/")[-1] for m in got} == {"forged.png"}
+    m = got[0]
+    assert m["a"]["source"] == m["b"]["source"] and 0.5 < m["probability"] <= 1.0
+    src, tgt = sorted([m["a"]["bbox"], m["b"]["bbox"]])  # pixels of the plain image
+    assert 17 <= src[0] and src[2] <= 113 and 17 <= src[1] and src[3] <= 103
+    assert 137 <= tgt[0] and tgt[2] <= 233 and 147 <= tgt[1] and tgt[3] <= 233
+    assert "copy_move" in (out / "matches.csv").read_text()
+    assert "copy_move" in (out / "report.html").read_text()
+
+    # Cached per content hash: a repeated scan does not run the detector again.
+    def boom(*a, **k):
+        raise AssertionError("copy-move should come from the cache")
+
+    monkeypatch.setattr(cm, "detect_copy_move", boom)
+    again = Scanner(verifier, threshold=0.999999).scan([folder], out)
+    assert sum(m.kind == "copy_move" for m in again.matches) == len(got)
+    assert not any(m.kind == "copy_move" for m in Scanner(verifier, threshold=0.999999, copy_move=False).scan([folder], tmp_path / "o2").matches)

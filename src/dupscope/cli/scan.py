@@ -35,7 +35,7 @@ def run_scan(args: argparse.Namespace) -> int:
     scanner = Scanner(
         verifier, db=args.db, threshold=args.threshold, k=args.k, batch_size=args.batch_size,
         progress=not args.quiet, evidence_fn=None if args.no_evidence else default_evidence_fn(),
-        report_limit=args.report_limit,
+        report_limit=args.report_limit, copy_move=not args.no_copy_move,
     )
     result = scanner.scan(args.paths, args.out)
     if args.add and args.db:
@@ -60,6 +60,8 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=None, help="report probability >= T (default: the model's)")
     p.add_argument("--k", type=int, default=10, help="nearest neighbours verified per image")
     p.add_argument("--report-limit", type=int, default=1000, help="matches shown in report.html")
+    p.add_argument("--no-copy-move", action="store_true",
+                   help="skip the search for regions duplicated inside one panel or image")
     p.add_argument("--no-evidence", action="store_true", help="skip evidence pictures in the report")
     add_model_args(p)
     p.set_defaults(func=run_scan)

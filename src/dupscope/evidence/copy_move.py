@@ -137,7 +137,8 @@ def detect_copy_move(
     # Full working resolution and a low contrast threshold: a pasted region may be small,
     # and only keypoints inside it can reveal it.
     f = extract_features(img, max_side=max_side, suppress_text=suppress_text, max_keypoints=4000,
-                         feature_fraction=1.0, contrast_threshold=0.015)
+                         feature_fraction=1.0, contrast_threshold=0.015, min_side=0,
+                         stretch_contrast=False)
     h, w = f.shape
     res = CopyMoveResult(shape=f.orig_shape)
     if f.binary:

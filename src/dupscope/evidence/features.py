@@ -18,6 +18,8 @@ from dupscope.io import load_image
 # size loses little detail and roughly halves the cost (the explain budget is 150 ms).
 FEATURE_FRACTION = 0.75
 MAX_KEYPOINTS = 1000
+MIN_SIDE = 384  # small images are enlarged to this working size (more keypoints)
+STRETCH = True  # percentile stretch before detection (see stretch())
 
 DETECTORS = ("sift", "orb", "akaze")
 # A keypoint counts as text when text covers this share of the central part of its
@@ -72,13 +74,33 @@ class ImageFeatures:
         return self.descriptors.dtype == np.uint8
 
 
-def _resize_to(img: np.ndarray, max_side: int) -> np.ndarray:
+def _resize_to(img: np.ndarray, max_side: int, min_side: int = 0) -> np.ndarray:
+    """Shrink so the longer side is ``max_side``; enlarge (bicubic) up to ``min_side``."""
     h, w = img.shape[:2]
     s = max_side / max(h, w)
     if s >= 1.0:
-        return np.ascontiguousarray(img)
+        if not min_side or max(h, w) >= min_side:
+            return np.ascontiguousarray(img)
+        s = min_side / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        return cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
     size = (max(1, round(w * s)), max(1, round(h * s)))
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
+def stretch(gray: np.ndarray, lo: float = 0.5, hi: float = 99.5) -> np.ndarray:
+    """Percentile contrast stretch for detection only.
+
+    Dark fluorescence and sky frames have all their structure in a few grey levels, below
+    SIFT's absolute contrast threshold; stretching makes detection independent of the
+    exposure (and of an editor's contrast change) without touching the pixels compared
+    later.
+    """
+    a, b = np.percentile(gray[::2, ::2], (lo, hi))
+    if b - a < 2.0:
+        return gray
+    out = (gray.astype(np.float32) - a) * (255.0 / (b - a))
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _detector(name: str, n: int, contrast_threshold: float = 0.04):
@@ -102,22 +124,27 @@ def extract_features(
     max_keypoints: int = MAX_KEYPOINTS,
     feature_fraction: float = FEATURE_FRACTION,
     contrast_threshold: float = 0.04,
+    min_side: int | None = None,
+    stretch_contrast: bool | None = None,
 ) -> ImageFeatures:
     """Load ``img`` (path, PIL or array), shrink to ``max_side`` and detect keypoints.
+
+    Images smaller than ``min_side`` (default ``MIN_SIDE``) are enlarged first, and
+    detection sees a contrast-stretched copy unless ``stretch_contrast`` is False.
 
     With ``suppress_text`` keypoints on detected text rows are flagged in ``on_text``
     (see :mod:`dupscope.evidence.textmask`).
     """
     orig = load_image(img)
     oh, ow = orig.shape[:2]
-    rgb = _resize_to(orig, max_side)
+    rgb = _resize_to(orig, max_side, MIN_SIDE if min_side is None else min_side)
     h, w = rgb.shape[:2]
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     factor = (w / ow, h / oh)
 
     tmask = text_mask(gray) if suppress_text else np.zeros_like(gray)
     pts, sizes, desc, _ = detect(
-        gray, detector, max_keypoints, None,
+        stretch(gray) if (STRETCH if stretch_contrast is None else stretch_contrast) else gray, detector, max_keypoints, None,
         feature_fraction=feature_fraction, contrast_threshold=contrast_threshold,
     )
     return ImageFeatures(

@@ -13,7 +13,7 @@
     return e;
   }
   var S = D.summary || {};
-  var KIND = {cross_document: "Across documents", same_document: "Same document", same_figure: "Same figure"};
+  var KIND = {cross_document: "Across documents", same_document: "Same document", same_figure: "Same figure", copy_move: "Copy-move inside one image"};
   function stat(v, label) { return v === undefined ? null : el("div", {cls: "stat"}, [el("b", {text: String(v)}), el("small", {text: label})]); }
   var header = el("header", {}, [
     el("h1", {text: "dupscope"}, [el("span", {text: "Image reuse report"})]),

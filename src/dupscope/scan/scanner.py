@@ -19,9 +19,10 @@ import csv
 import hashlib
 import io
 import json
+import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -48,6 +49,7 @@ from dupscope.scan.store import DocKey, Store, atomic_write
 EvidenceFn = Callable[[np.ndarray, np.ndarray], "bytes | None"]
 
 MAX_GROUP = 50  # items per identical-pixels group paired up (a logo on 500 pages: 50)
+COPY_MOVE_VERSION = "cm1"  # bump when the detector changes: cached results are keyed by it
 EXTRA_NEIGHBOURS = 6  # slack for neighbours that are trivial (own panels, own parent)
 
 
@@ -59,7 +61,7 @@ class Match:
     a: Item
     b: Item
     probability: float
-    kind: str  # "cross_document" | "same_document" | "same_figure"
+    kind: str  # "cross_document" | "same_document" | "same_figure" | "copy_move"
     exact: bool  # identical pixels
 
     def to_json(self) -> dict[str, Any]:
@@ -195,8 +197,10 @@ class Scanner:
         exact_limit: int = EXACT_LIMIT,
         report_limit: int = 1000,
         fuse: bool = True,
+        copy_move: bool = True,
     ) -> None:
         self.verifier = verifier
+        self.copy_move = copy_move
         self.db = Path(db) if db is not None else None
         fusion = getattr(verifier.config, "fusion_model", None) if fuse else None
         # With a fitted fusion the decision is on the fused probability, at its own threshold.
@@ -275,6 +279,11 @@ class Scanner:
             self._pixels = self._pixel_fn(doc_paths)
             matches, n_cand, t_search = self._match(store, new_items, db_items)
             timings.update(t_search)
+            if self.copy_move:
+                t3 = time.perf_counter()
+                matches += self._copy_moves(store, new_items)
+                matches.sort(key=lambda m: (-round(m.probability, 6), m.a.key(), m.b.key()))
+                timings["copy_move"] = time.perf_counter() - t3
             result = ScanResult(
                 matches=matches, skipped=skipped, n_documents=len(docs), n_items=len(new_items),
                 n_indexed_items=len(db_items), n_candidates=n_cand, seconds=0.0,
@@ -562,6 +571,53 @@ class Scanner:
         bar.close()
         return out
 
+    def _copy_moves(self, store: Store, items: list[Item]) -> list[Match]:
+        """Regions duplicated inside one panel (or one unsplit figure), as ``copy_move``.
+
+        Reuse *between* panels of a figure is already a ``same_figure`` match, so only the
+        leaves are searched: each panel, and each figure that was not split. Results are
+        cached per content hash, so a resumed or repeated scan does not redo them. The
+        detector's own checks make the decision (see :mod:`dupscope.evidence.copy_move`);
+        ``probability`` is its confidence for the region.
+        """
+        from dupscope.evidence.copy_move import detect_copy_move
+
+        split = {(it.doc, it.figure) for it in items if it.panel is not None}
+        by_hash: dict[str, list[Item]] = {}
+        for it in items:
+            if it.panel is not None or (it.doc, it.figure) not in split:
+                by_hash.setdefault(it.hash, []).append(it)
+        keys = {h: f"{COPY_MOVE_VERSION}:{h}" for h in by_hash}
+        cached = store.get_copy_move(list(keys.values()))
+        out: list[Match] = []
+        bar = _bar(self.progress, len(by_hash), "copy-move", "img", 0)
+        for h, its in by_hash.items():
+            regions = cached.get(keys[h])
+            if regions is None:
+                px = self._pixels(its[0])
+                if px is None:
+                    bar.update(1)
+                    continue
+                try:
+                    res = detect_copy_move(px)
+                except (cv2.error, ValueError):  # degenerate panel: nothing to report
+                    res = None
+                regions = []
+                if res is not None and res.found:
+                    for r in res.regions:
+                        conf = (1.0 - math.exp(-r.inliers / 10.0)) * min(1.0, r.texture_ncc / 0.8)
+                        regions.append({"source_box": r.source_box, "target_box": r.target_box,
+                                        "probability": round(conf, 6), "shape": list(px.shape[:2])})
+                store.put_copy_move(keys[h], regions)
+            for it in its:
+                for r in regions:
+                    a = region_item(it, r["source_box"], r["shape"])
+                    b = region_item(it, r["target_box"], r["shape"])
+                    out.append(Match(a, b, float(r["probability"]), "copy_move", exact=False))
+            bar.update(1)
+        bar.close()
+        return out
+
     def _write_outputs(self, result: ScanResult, doc_paths: dict[int, Path]) -> None:
         from dupscope.report import write_report
 
@@ -591,6 +647,19 @@ class Scanner:
         )
         bar.close()
         del html
+
+
+def region_item(it: Item, box: Sequence[float], shape: Sequence[int]) -> Item:
+    """The part ``box`` (pixels of the item's ``shape``) of an item, as an item of its own."""
+    h, w = int(shape[0]), int(shape[1])
+    x0, y0, x1, y1 = (float(v) for v in box)
+    ox, oy = (it.pbox[0], it.pbox[1]) if it.pbox is not None else (0, 0)
+    pbox = (ox + int(math.floor(x0)), oy + int(math.floor(y0)),
+            ox + int(math.ceil(x1)), oy + int(math.ceil(y1)))
+    bx0, by0, bx1, by1 = it.bbox
+    sx, sy = (bx1 - bx0) / max(w, 1), (by1 - by0) / max(h, 1)
+    bbox = (bx0 + x0 * sx, by0 + y0 * sy, bx0 + x1 * sx, by0 + y1 * sy)
+    return replace(it, bbox=bbox, pbox=pbox, extra={**it.extra, "region": [x0, y0, x1, y1]})
 
 
 def matches_csv(matches: list[Match]) -> str:

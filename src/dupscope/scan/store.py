@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS emb (
     tta BLOB,                    -- fp16 (8, D), NULL until some scan queried with it
     PRIMARY KEY (model, hash)
 );
+CREATE TABLE IF NOT EXISTS copymove (
+    key TEXT PRIMARY KEY,        -- detector version : content hash
+    result TEXT NOT NULL         -- JSON: regions in the item's pixels, or []
+);
 """
 
 
@@ -193,6 +197,22 @@ class Store:
         if not hashes:
             return np.zeros((0, 8, 0) if tta else (0, 0), np.float16)
         return np.stack([found[h] for h in hashes])
+
+    # ------------------------------------------------------------------ copy-move
+
+    def get_copy_move(self, keys: list[str]) -> dict[str, list]:
+        """Cached copy-move regions per key (absent keys were never checked)."""
+        out: dict[str, list] = {}
+        for s in range(0, len(keys), 500):
+            chunk = keys[s : s + 500]
+            q = f"SELECT key, result FROM copymove WHERE key IN ({','.join('?' * len(chunk))})"
+            out.update((k, json.loads(r)) for k, r in self.con.execute(q, chunk))
+        return out
+
+    def put_copy_move(self, key: str, regions: list) -> None:
+        with self.tx():
+            self.con.execute("INSERT OR REPLACE INTO copymove (key, result) VALUES (?,?)",
+                             (key, json.dumps(regions)))
 
     def stats(self) -> dict[str, int]:
         one = lambda q: int(self.con.execute(q).fetchone()[0])  # noqa: E731

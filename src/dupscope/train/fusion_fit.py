@@ -34,6 +34,9 @@ def fit_for_checkpoint(model: str | Path, pairs_csv: str | Path, workers: int = 
     stored = {**fusion.to_dict(), "threshold": float(max(0.5, threshold_at_fpr(y, fused, 0.01))), "fitted_on": str(pairs_csv)}
     _, cfg_path = checkpoint_paths(model)
     cfg = json.loads(cfg_path.read_text())
+    # A scan threshold is chosen on a corpus benchmark, not here: keep it across refits.
+    old = cfg.get("fusion_model") or {}
+    stored.update({k: v for k, v in old.items() if k.startswith("scan_")})
     cfg["fusion_model"] = stored
     cfg.setdefault("metrics", {})["fusion_validation"] = {"verifier": summary(y, p), "fused": summary(y, fused)}
     tmp = cfg_path.with_suffix(".json.tmp")
