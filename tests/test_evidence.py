@@ -216,3 +216,29 @@ def test_fusion_fit_is_monotone_and_serialisable():
     d = json.loads(json.dumps(model.to_dict()))
     again = FusionModel.from_dict(d)
     assert again.predict(0.4, e) == pytest.approx(model.predict(0.4, e))
+
+
+def test_panel_cut_from_composite_is_found_panel_by_panel():
+    from dupscope.generators import generate
+
+    rng = np.random.default_rng(6)  # a sky panel the whole-figure match misses
+    tiles = [generate("starfield", rng, size=(180, 180))[0] for _ in range(4)]
+    fig = np.full((2 * 180 + 30, 2 * 180 + 30, 3), 255, np.uint8)
+    boxes = []
+    for i, t in enumerate(tiles):
+        y, x = 10 + (i // 2) * 190, 10 + (i % 2) * 190
+        fig[y : y + 180, x : x + 180] = t[:180, :180]
+        boxes.append((x, y, x + 180, y + 180))
+    panel = cv2.resize(fig[boxes[3][1] : boxes[3][3], boxes[3][0] : boxes[3][2]], (320, 320), interpolation=cv2.INTER_CUBIC)
+    assert not verify_pair(fig, panel, panels=False).found
+    ev = verify_pair(fig, panel)
+    assert ev.found and not ev.mirrored and abs(ev.rotation_deg % 360) < 1
+    assert abs(ev.scale - 320 / 180) < 0.1
+    x0, y0, x1, y1 = ev.crop_box_a
+    assert abs(x0 - boxes[3][0]) < 6 and abs(y0 - boxes[3][1]) < 6 and abs(x1 - boxes[3][2]) < 6 and abs(y1 - boxes[3][3]) < 6
+    assert 0.15 < ev.overlap_fraction < 0.25
+    # The points are in the whole figure's pixels, inside the panel.
+    assert (ev.points_a[:, 0] > boxes[3][0] - 2).all() and (ev.points_a[:, 1] > boxes[3][1] - 2).all()
+    # Same in the other direction (the composite made from the panel).
+    back = verify_pair(panel, fig)
+    assert back.found and abs(back.scale - 180 / 320) < 0.06

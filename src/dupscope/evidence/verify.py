@@ -40,6 +40,7 @@ from dupscope.evidence.features import (
     text_flags,
     twin_distances,
 )
+from dupscope.io import load_image
 from dupscope.transforms import geometry as G
 
 RATIO = 0.8
@@ -481,15 +482,63 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     return ev
 
 
-def verify_pair(a, b, *, max_side: int = 512, detector: str = "sift", suppress_text: bool = True) -> GeometricEvidence:
+def verify_pair(
+    a, b, *, max_side: int = 512, detector: str = "sift", suppress_text: bool = True, panels: bool = True,
+) -> GeometricEvidence:
     """Local-feature verification that B was derived from A (see module docstring).
 
     ``a`` and ``b`` are paths, PIL images or uint8 arrays. ``found`` is conservative: it
     needs ``MIN_INLIERS`` inliers spread over the overlap *and* agreeing aligned pixels.
+    With ``panels``, a pair that fails as a whole is tried again panel by panel when one
+    side is a composite figure: a panel cut out of a figure fills only a corner of the
+    figure's working resolution, too few keypoints to match it whole.
     """
-    fa = extract_features(a, max_side=max_side, detector=detector, suppress_text=suppress_text)
-    fb = extract_features(b, max_side=max_side, detector=detector, suppress_text=suppress_text)
-    return verify_features(fa, fb)
+    kw = dict(max_side=max_side, detector=detector, suppress_text=suppress_text)
+    ia, ib = load_image(a), load_image(b)
+    ev = verify_features(extract_features(ia, **kw), extract_features(ib, **kw))
+    if panels and not ev.found:
+        ev = _best_panel(ia, ib, ev, kw)
+    return ev
+
+
+def _best_panel(ia: np.ndarray, ib: np.ndarray, ev: GeometricEvidence, kw: dict) -> GeometricEvidence:
+    """The best of ``ev`` and each panel of A against B and of A against each panel of B."""
+    from dupscope.scan.panels import split_panels
+
+    best = ev
+    for side, big in (("a", ia), ("b", ib)):
+        boxes = split_panels(big)
+        if not boxes:
+            continue
+        other = extract_features(ib if side == "a" else ia, **kw)
+        for x0, y0, x1, y1 in boxes:
+            crop = extract_features(np.ascontiguousarray(big[y0:y1, x0:x1]), **kw)
+            e = verify_features(crop, other) if side == "a" else verify_features(other, crop)
+            if (e.found, e.score) > (best.found, best.score):
+                best = _embed_panel(e, side, (x0, y0), ia.shape[:2], ib.shape[:2])
+    return best
+
+
+def _embed_panel(ev: GeometricEvidence, side: str, offset: tuple[int, int], shape_a, shape_b) -> GeometricEvidence:
+    """Evidence found on a panel, re-expressed in the whole image's pixels."""
+    dx, dy = float(offset[0]), float(offset[1])
+    t = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+    panel_shape = ev.shape_a if side == "a" else ev.shape_b
+    ev.shape_a, ev.shape_b = tuple(shape_a), tuple(shape_b)
+    if side == "a":
+        ev.points_a = ev.points_a + [dx, dy]
+    else:
+        ev.points_b = ev.points_b + [dx, dy]
+    if ev.matrix is None:
+        return ev
+    m = ev.matrix3()
+    m = m @ np.linalg.inv(t) if side == "a" else t @ m
+    ev.matrix = [[round(float(v), 6) for v in row] for row in m[:2]]
+    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m, shape_a, shape_b)]
+    if side == "a" and ev.overlap_fraction is not None:
+        share = panel_shape[0] * panel_shape[1] / float(shape_a[0] * shape_a[1])
+        ev.overlap_fraction = round(ev.overlap_fraction * share, 4)
+    return ev
 
 
 def explain(a, b, **kwargs) -> dict[str, Any]:

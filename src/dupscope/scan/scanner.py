@@ -564,7 +564,8 @@ class Scanner:
             a, b = self._pixels(items[i]), self._pixels(items[j])
             if a is not None and b is not None:
                 try:
-                    out[n] = self.fusion.predict(float(probs[n]), verify_pair(a, b))
+                    # Panels are items of their own here: no second panel search.
+                    out[n] = self.fusion.predict(float(probs[n]), verify_pair(a, b, panels=False))
                 except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
                     pass
             bar.update(1)
