@@ -213,3 +213,20 @@ def test_scan_reports_copy_move_inside_one_image(verifier, tmp_path, monkeypatch
     again = Scanner(verifier, threshold=0.999999).scan([folder], out)
     assert sum(m.kind == "copy_move" for m in again.matches) == len(got)
     assert not any(m.kind == "copy_move" for m in Scanner(verifier, threshold=0.999999, copy_move=False).scan([folder], tmp_path / "o2").matches)
+
+
+def test_fingerprint_ignores_fusion_and_threshold_but_not_weights(verifier):
+    import copy
+
+    import torch
+
+    from dupscope.scan.scanner import model_fingerprint
+
+    before = model_fingerprint(verifier)
+    other = copy.deepcopy(verifier)
+    other.config.fusion_model = {"weights": [1.0], "bias": 0.0}
+    other.config.threshold = 0.123
+    assert model_fingerprint(other) == before  # embeddings unchanged: the cache stays valid
+    with torch.no_grad():
+        next(other.model.parameters()).add_(0.01)
+    assert model_fingerprint(other) != before

@@ -134,10 +134,16 @@ def _prefetch(entries: list, fn: Callable, ahead: int = 8):
             yield e, fut
 
 
+_NOT_EMBEDDING = {"fusion_model", "threshold", "temperature", "distance_scale", "distance_offset",
+                  "metrics", "training", "hidden_dim", "dropout", "fusion"}
+
+
 def model_fingerprint(verifier) -> str:
     """Name plus a digest of config and weights: a retrained model never hits the cache."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps(verifier.config.to_dict(), sort_keys=True, default=str).encode())
+    # Only what changes an embedding: a refitted fusion, threshold or temperature keeps the cache.
+    cfg = {k: v for k, v in verifier.config.to_dict().items() if k not in _NOT_EMBEDDING}
+    h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
     for k, v in sorted(verifier.model.state_dict().items()):
         h.update(k.encode())
         h.update(v.detach().to("cpu").contiguous().numpy().tobytes())
