@@ -194,11 +194,11 @@ def test_scan_reports_copy_move_inside_one_image(verifier, tmp_path, monkeypatch
     Image.fromarray(forged).save(folder / "forged.png")
     Image.fromarray(blot_like(11)).save(folder / "clean.png")
     out = tmp_path / "out"
-    res = Scanner(verifier, threshold=0.999999).scan([folder], out)
+    res = Scanner(verifier, threshold=0.5).scan([folder], out)
     got = [m for m in json.loads((out / "matches.json").read_text()) if m["kind"] == "copy_move"]
     assert got and {m["a"]["source"].split("/")[-1] for m in got} == {"forged.png"}
     m = got[0]
-    assert m["a"]["source"] == m["b"]["source"] and 0.5 < m["probability"] <= 1.0
+    assert m["a"]["source"] == m["b"]["source"] and 0.5 <= m["probability"] <= 1.0
     src, tgt = sorted([m["a"]["bbox"], m["b"]["bbox"]])  # pixels of the plain image
     assert 17 <= src[0] and src[2] <= 113 and 17 <= src[1] and src[3] <= 103
     assert 137 <= tgt[0] and tgt[2] <= 233 and 147 <= tgt[1] and tgt[3] <= 233
@@ -210,8 +210,10 @@ def test_scan_reports_copy_move_inside_one_image(verifier, tmp_path, monkeypatch
         raise AssertionError("copy-move should come from the cache")
 
     monkeypatch.setattr(cm, "detect_copy_move", boom)
-    again = Scanner(verifier, threshold=0.999999).scan([folder], out)
+    again = Scanner(verifier, threshold=0.5).scan([folder], out)
     assert sum(m.kind == "copy_move" for m in again.matches) == len(got)
+    # Like every match, a copy-move is reported only at or above the threshold.
+    assert not any(m.kind == "copy_move" for m in Scanner(verifier, threshold=0.999999).scan([folder], out).matches)
     assert not any(m.kind == "copy_move" for m in Scanner(verifier, threshold=0.999999, copy_move=False).scan([folder], tmp_path / "o2").matches)
 
 

@@ -584,8 +584,8 @@ class Scanner:
         Reuse *between* panels of a figure is already a ``same_figure`` match, so only the
         leaves are searched: each panel, and each figure that was not split. Results are
         cached per content hash, so a resumed or repeated scan does not redo them. The
-        detector's own checks make the decision (see :mod:`dupscope.evidence.copy_move`);
-        ``probability`` is its confidence for the region.
+        detector's own checks find the regions (see :mod:`dupscope.evidence.copy_move`);
+        ``probability`` is its confidence, reported like every match at >= the threshold.
         """
         from dupscope.evidence.copy_move import detect_copy_move
 
@@ -618,6 +618,8 @@ class Scanner:
                 store.put_copy_move(keys[h], regions)
             for it in its:
                 for r in regions:
+                    if r["probability"] < self.threshold:
+                        continue
                     a = region_item(it, r["source_box"], r["shape"])
                     b = region_item(it, r["target_box"], r["shape"])
                     out.append(Match(a, b, float(r["probability"]), "copy_move", exact=False))
