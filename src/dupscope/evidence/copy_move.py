@@ -40,6 +40,11 @@ class CopyMoveRegion:
     matrix: list[list[float]]  # 2x3 source -> target, original pixels
     texture_ncc: float
 
+    @property
+    def confidence(self) -> float:
+        """In [0, 1]: more inliers and a closer grain match mean a surer copy."""
+        return float((1.0 - math.exp(-self.inliers / 10.0)) * min(1.0, self.texture_ncc / 0.8))
+
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
             "source_box", "target_box", "inliers", "mirrored", "matrix", "texture_ncc")}
@@ -230,8 +235,7 @@ def detect_copy_move(
     if res.regions:
         res.regions.sort(key=lambda r: -r.inliers)
         res.pairs = np.hstack([np.vstack(src_all), np.vstack(tgt_all)])
-        best = res.regions[0]
-        res.score = float((1 - math.exp(-best.inliers / 10.0)) * min(1.0, best.texture_ncc / 0.8))
+        res.score = res.regions[0].confidence
         res.found = True
     return res
 

@@ -19,7 +19,6 @@ from dupscope.io import load_image
 FEATURE_FRACTION = 0.75
 MAX_KEYPOINTS = 1000
 MIN_SIDE = 384  # small images are enlarged to this working size (more keypoints)
-STRETCH = True  # percentile stretch before detection (see stretch())
 
 DETECTORS = ("sift", "orb", "akaze")
 # A keypoint counts as text when text covers this share of the central part of its
@@ -124,27 +123,27 @@ def extract_features(
     max_keypoints: int = MAX_KEYPOINTS,
     feature_fraction: float = FEATURE_FRACTION,
     contrast_threshold: float = 0.04,
-    min_side: int | None = None,
-    stretch_contrast: bool | None = None,
+    min_side: int = MIN_SIDE,
+    stretch_contrast: bool = True,
 ) -> ImageFeatures:
     """Load ``img`` (path, PIL or array), shrink to ``max_side`` and detect keypoints.
 
-    Images smaller than ``min_side`` (default ``MIN_SIDE``) are enlarged first, and
-    detection sees a contrast-stretched copy unless ``stretch_contrast`` is False.
+    Images smaller than ``min_side`` are enlarged first, and detection sees a
+    contrast-stretched copy (see :func:`stretch`) unless ``stretch_contrast`` is False.
 
     With ``suppress_text`` keypoints on detected text rows are flagged in ``on_text``
     (see :mod:`dupscope.evidence.textmask`).
     """
     orig = load_image(img)
     oh, ow = orig.shape[:2]
-    rgb = _resize_to(orig, max_side, MIN_SIDE if min_side is None else min_side)
+    rgb = _resize_to(orig, max_side, min_side)
     h, w = rgb.shape[:2]
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     factor = (w / ow, h / oh)
 
     tmask = text_mask(gray) if suppress_text else np.zeros_like(gray)
     pts, sizes, desc, _ = detect(
-        stretch(gray) if (STRETCH if stretch_contrast is None else stretch_contrast) else gray, detector, max_keypoints, None,
+        stretch(gray) if stretch_contrast else gray, detector, max_keypoints, None,
         feature_fraction=feature_fraction, contrast_threshold=contrast_threshold,
     )
     return ImageFeatures(

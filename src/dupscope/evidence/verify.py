@@ -495,25 +495,25 @@ def verify_pair(
     """
     kw = dict(max_side=max_side, detector=detector, suppress_text=suppress_text)
     ia, ib = load_image(a), load_image(b)
-    ev = verify_features(extract_features(ia, **kw), extract_features(ib, **kw))
+    fa, fb = extract_features(ia, **kw), extract_features(ib, **kw)
+    ev = verify_features(fa, fb)
     if panels and not ev.found:
-        ev = _best_panel(ia, ib, ev, kw)
+        ev = _best_panel(ia, ib, fa, fb, ev, kw)
     return ev
 
 
-def _best_panel(ia: np.ndarray, ib: np.ndarray, ev: GeometricEvidence, kw: dict) -> GeometricEvidence:
+def _best_panel(
+    ia: np.ndarray, ib: np.ndarray, fa: ImageFeatures, fb: ImageFeatures, ev: GeometricEvidence, kw: dict,
+) -> GeometricEvidence:
     """The best of ``ev`` and each panel of A against B and of A against each panel of B."""
     from dupscope.scan.panels import split_panels
 
     best = ev
     for side, big in (("a", ia), ("b", ib)):
         boxes = split_panels(big)
-        if not boxes:
-            continue
-        other = extract_features(ib if side == "a" else ia, **kw)
         for x0, y0, x1, y1 in boxes:
             crop = extract_features(np.ascontiguousarray(big[y0:y1, x0:x1]), **kw)
-            e = verify_features(crop, other) if side == "a" else verify_features(other, crop)
+            e = verify_features(crop, fb) if side == "a" else verify_features(fa, crop)
             if (e.found, e.score) > (best.found, best.score):
                 best = _embed_panel(e, side, (x0, y0), ia.shape[:2], ib.shape[:2])
     return best

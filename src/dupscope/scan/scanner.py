@@ -611,10 +611,9 @@ class Scanner:
                     res = None
                 regions = []
                 if res is not None and res.found:
-                    for r in res.regions:
-                        conf = (1.0 - math.exp(-r.inliers / 10.0)) * min(1.0, r.texture_ncc / 0.8)
-                        regions.append({"source_box": r.source_box, "target_box": r.target_box,
-                                        "probability": round(conf, 6), "shape": list(px.shape[:2])})
+                    regions = [{"source_box": r.source_box, "target_box": r.target_box,
+                                "probability": round(r.confidence, 6), "shape": list(px.shape[:2])}
+                               for r in res.regions]
                 store.put_copy_move(keys[h], regions)
             for it in its:
                 for r in regions:
@@ -668,7 +667,7 @@ def region_item(it: Item, box: Sequence[float], shape: Sequence[int]) -> Item:
     bx0, by0, bx1, by1 = it.bbox
     sx, sy = (bx1 - bx0) / max(w, 1), (by1 - by0) / max(h, 1)
     bbox = (bx0 + x0 * sx, by0 + y0 * sy, bx0 + x1 * sx, by0 + y1 * sy)
-    return replace(it, bbox=bbox, pbox=pbox, extra={**it.extra, "region": [x0, y0, x1, y1]})
+    return replace(it, bbox=bbox, pbox=pbox)
 
 
 def matches_csv(matches: list[Match]) -> str:
