@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threshold", type=float, default=None, help="default: the model's")
-    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--k", type=int, default=30, help="neighbours per image (the Scanner default)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--regenerate", action="store_true", help="write the corpus again even if present")
     ap.add_argument("--json", default=None, help="also write the metrics here")

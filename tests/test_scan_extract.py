@@ -52,6 +52,35 @@ def test_split_panels_irregular_layout_and_labels():
     assert sorted(got) == sorted([(10, 10, 200, 170), (220, 10, 410, 170), (10, 190, 410, 320)])
 
 
+def test_split_panels_blot_stacks_are_one_panel_each():
+    """A blot panel is a stack of thin strips; cut at every gap, each is too thin to keep."""
+    rng = np.random.default_rng(0)
+    comp = np.full((300, 560, 3), 255, np.uint8)
+    boxes = []
+    for x in (20, 300):
+        comp[8:18, x : x + 10] = 0  # the panel letter
+        for k in range(5):  # five strips of 40 px, 12 px apart
+            y = 30 + 52 * k
+            strip = np.full((40, 230), 200, np.uint8)
+            for lane in range(6):
+                strip[14:24, 10 + 37 * lane : 35 + 37 * lane] = rng.integers(40, 120)
+            comp[y : y + 40, x : x + 230] = strip[..., None]
+        boxes.append((x, 8, x + 230, 30 + 52 * 4 + 40))
+    got = split_panels(comp)
+    assert len(got) == 2
+    for g, b in zip(sorted(got), boxes):
+        assert abs(g[0] - b[0]) <= 1 and abs(g[2] - b[2]) <= 1 and abs(g[3] - b[3]) <= 1
+        assert g[1] <= 30  # the whole stack, from its first strip (the letter may join it)
+
+
+def test_split_panels_caption_does_not_glue_panels():
+    """A thin caption line under two panels holds little content: the panels stay apart."""
+    comp, boxes = composite([blobs(i) for i in range(2)])
+    comp = np.concatenate([comp, np.full((30, comp.shape[1], 3), 255, np.uint8)])
+    comp[comp.shape[0] - 24 : comp.shape[0] - 18, 12:-12] = 0  # a caption rule across both
+    assert split_panels(comp) == boxes
+
+
 def test_figure_items_bbox_in_original_pixels(tmp_path):
     comp, boxes = composite([blobs(i) for i in range(2)])
     f = 8  # 2688 px wide: decoded at most 2048, bboxes still in the file's pixels

@@ -410,7 +410,9 @@ def tile_agreement(ga: np.ndarray, gb: np.ndarray, keep: np.ndarray, tile: int =
     content = sel & ((var_a >= TILE_CONTENT_STD ** 2) | (var_b >= TILE_CONTENT_STD ** 2))
     if content.sum() == 0:
         return 0.0, 0
-    r2 = 1.0 - (tsum(r * r) / nn) / np.maximum(var_b, 1e-3)
+    # A tile B holds flat (contrast pushed into saturation) agrees if the tone curve
+    # predicts it flat too: residuals are measured against at least the content floor.
+    r2 = 1.0 - (tsum(r * r) / nn) / np.maximum(var_b, TILE_CONTENT_STD ** 2)
     return float((r2[content] >= TILE_R2).mean()), int(content.sum())
 
 

@@ -64,14 +64,63 @@ def _segments(profile: np.ndarray, gutter: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
-def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], depth: int = 0) -> None:
+def _merge_strips(segs: list[tuple[int, int]], counts: np.ndarray, spans: list[int],
+                  min_side: float) -> list[tuple[int, int]]:
+    """Join strips too thin to be panels when they hold much of the content.
+
+    A western-blot panel is a stack of thin strips with narrow white gaps between them:
+    cut at every gap, each strip is too thin to be a panel and the whole blot is lost.
+    A *strip* is a run thinner than ``min_side`` whose content spans at least three times
+    its thickness across (``spans``): blot strips span their panel, while a few cells on a
+    flat ground, a row of panel letters or a caption line do not, or hold little content,
+    and are left alone (dropped later, as before). Strips are joined to a neighbour across
+    the narrowest gap first, never across a gap of ``min_side / 2`` or more (a gutter
+    between panels is wider than the gaps in a stack).
+    """
+    def strip(i: int) -> bool:
+        s, e = segs[i]
+        return e - s < min_side and spans[i] >= 3 * (e - s)
+
+    total = float(counts.sum())
+    if len(segs) < 2 or total <= 0:
+        return segs
+    if sum(float(counts[s:e].sum()) for i, (s, e) in enumerate(segs) if strip(i)) < 0.5 * total:
+        return segs
+    segs, spans = list(segs), list(spans)
+    while len(segs) > 1:
+        best = None  # (gap, index of the gap)
+        for i in range(len(segs) - 1):
+            if strip(i) or strip(i + 1):
+                gap = segs[i + 1][0] - segs[i][1]
+                if gap < min_side / 2 and (best is None or gap < best[0]):
+                    best = (gap, i)
+        if best is None:
+            break
+        i = best[1]
+        segs[i : i + 2] = [(segs[i][0], segs[i + 1][1])]
+        spans[i : i + 2] = [max(spans[i], spans[i + 1])]
+    return segs
+
+
+def _spans(sub: np.ndarray, segs: list[tuple[int, int]], axis: int) -> list[int]:
+    """Content extent across each run (runs of rows when ``axis`` is 0)."""
+    out = []
+    for s, e in segs:
+        band = sub[s:e] if axis == 0 else sub[:, s:e]
+        idx = np.flatnonzero(band.any(axis=axis))
+        out.append(int(idx[-1] - idx[0] + 1) if idx.size else 0)
+    return out
+
+
+def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], min_side: float, depth: int = 0) -> None:
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
     # Any content pixel counts (a 1-px axis line holds a plot together); JPEG specks are
     # kept out by the mask's tolerance.
-    rows = sub.any(axis=1)
-    cols = sub.any(axis=0)
-    rseg, cseg = _segments(rows, gutter), _segments(cols, gutter)
+    rcount, ccount = sub.sum(axis=1), sub.sum(axis=0)
+    rseg, cseg = _segments(rcount > 0, gutter), _segments(ccount > 0, gutter)
+    rseg = _merge_strips(rseg, rcount, _spans(sub, rseg, 0), min_side)
+    cseg = _merge_strips(cseg, ccount, _spans(sub, cseg, 1), min_side)
     if not rseg or not cseg:
         return
     # Trim to content, then cut along whichever axis has more pieces.
@@ -81,10 +130,10 @@ def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], depth: int 
         return
     if len(rseg) >= len(cseg):
         for s, e in rseg:
-            _xy_cut(mask, (tx0, y0 + s, tx1, y0 + e), gutter, out, depth + 1)
+            _xy_cut(mask, (tx0, y0 + s, tx1, y0 + e), gutter, out, min_side, depth + 1)
     else:
         for s, e in cseg:
-            _xy_cut(mask, (x0 + s, ty0, x0 + e, ty1), gutter, out, depth + 1)
+            _xy_cut(mask, (x0 + s, ty0, x0 + e, ty1), gutter, out, min_side, depth + 1)
 
 
 def _components(mask: np.ndarray, gutter: int, min_side: int, min_area: float) -> list[Box]:
@@ -122,7 +171,7 @@ def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[B
     min_side = params.min_side * scale
     min_area = params.min_area_frac * wh * ww
     leaves: list[Box] = []
-    _xy_cut(mask, (0, 0, ww, wh), gutter, leaves)
+    _xy_cut(mask, (0, 0, ww, wh), gutter, leaves, min_side)
     boxes = [b for b in leaves if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side
              and (b[2] - b[0]) * (b[3] - b[1]) >= min_area]
     if len(boxes) < 2:
