@@ -18,6 +18,8 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dupscope.scan.scanner import DEFAULT_K
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="corpus_bench", help="working folder (corpus, db, scan outputs)")
     ap.add_argument("--seed", type=int, default=0)
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="checkpoint (default: the bundled model)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threshold", type=float, default=None, help="default: the model's")
-    ap.add_argument("--k", type=int, default=30, help="neighbours per image (the Scanner default)")
+    ap.add_argument("--k", type=int, default=DEFAULT_K, help="neighbours verified per image")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--regenerate", action="store_true", help="write the corpus again even if present")
     ap.add_argument("--json", default=None, help="also write the metrics here")

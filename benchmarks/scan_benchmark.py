@@ -87,13 +87,15 @@ def one(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dupscope.scan.scanner import DEFAULT_K
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
     ap.add_argument("--images", default=None, help="folder for the generated images (default: a temp folder)")
     ap.add_argument("--model", default=None)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--k", type=int, default=30, help="neighbours per image (the Scanner default)")
+    ap.add_argument("--k", type=int, default=DEFAULT_K, help="neighbours verified per image")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--encode-sample", type=int, default=1000,
                     help="images whose pure encoding is timed and scaled to n (0: all)")

@@ -242,3 +242,24 @@ def test_panel_cut_from_composite_is_found_panel_by_panel():
     # Same in the other direction (the composite made from the panel).
     back = verify_pair(panel, fig)
     assert back.found and abs(back.scale - 180 / 320) < 0.06
+
+
+def test_tile_agreement_accepts_contrast_saturated_tiles_but_not_other_data():
+    """A contrast edit that pushes a faint texture into flat white still agrees; different data does not."""
+    from dupscope.evidence.verify import tile_agreement
+
+    rng = np.random.default_rng(0)
+    a = np.full((128, 128), 232, np.float32)
+    a[:, 64:] += np.clip(rng.normal(0, 10, (128, 64)), -25, 25)  # faint texture, right half
+    a[:, :64] = cv2.GaussianBlur(rng.uniform(0, 255, (128, 64)).astype(np.float32), (0, 0), 2)
+    a = np.clip(a, 0, 255).astype(np.uint8)
+    b = np.clip(a.astype(np.float32) * 2.0 - 150, 0, 255)  # right half: flat white ...
+    b = np.clip(b + rng.normal(0, 1.0, b.shape), 0, 255).astype(np.uint8)  # ... up to re-save noise
+    keep = np.ones_like(a, bool)
+    share, tiles = tile_agreement(a, b, keep)
+    assert tiles >= 32 and share >= 0.95
+    other = b.copy()  # same edit, but the left half holds different data
+    fresh = cv2.GaussianBlur(rng.uniform(0, 255, (128, 64)).astype(np.float32), (0, 0), 2)
+    other[:, :64] = np.clip(fresh * 2.0 - 150, 0, 255).astype(np.uint8)
+    share_other, _ = tile_agreement(a, other, keep)
+    assert share_other < 0.7

@@ -232,3 +232,22 @@ def test_fingerprint_ignores_fusion_and_threshold_but_not_weights(verifier):
     with torch.no_grad():
         next(other.model.parameters()).add_(0.01)
     assert model_fingerprint(other) != before
+
+
+def test_geometry_budget_per_image():
+    """Each image gets its best few candidates checked, confident ones always, none below the prefilter."""
+    from dupscope.scan import scanner as S
+
+    per = S.GEOMETRY_PER_IMAGE
+    # Image 0 has many weak candidates; one strong pair elsewhere; one below the prefilter.
+    keys = [(0, 10 + n) for n in range(per + 5)] + [(1, 2), (3, 4)]
+    probs = np.array([0.2 - 0.001 * n for n in range(per + 5)] + [0.9, S.FUSION_PREFILTER / 2], np.float32)
+    todo = S._geometry_todo(keys, probs)
+    assert todo == sorted(todo)
+    assert len(todo) - 1 == per + 5  # each weak pair is still its partner's best candidate
+    keys2 = [(0, 1)] * (per + 5)  # both sides saturated: the budget binds
+    probs2 = np.linspace(0.4, 0.3, per + 5).astype(np.float32)
+    probs2[-1] = 0.95  # ... except above GEOMETRY_ALWAYS
+    got = S._geometry_todo(keys2, probs2)
+    # The confident pair is checked and uses a slot; the weakest of the rest are not.
+    assert got == list(range(per - 1)) + [len(probs2) - 1]

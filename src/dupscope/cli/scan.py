@@ -8,6 +8,7 @@ from typing import Callable
 
 from dupscope.cli.common import add_model_options, load_verifier
 from dupscope.errors import DupscopeError
+from dupscope.scan.scanner import DEFAULT_K
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -33,7 +34,7 @@ def run_scan(args: argparse.Namespace) -> int:
         print(f"dupscope scan: {exc}", file=sys.stderr)
         return 2
     scanner = Scanner(
-        verifier, db=args.db, threshold=args.threshold, **({} if args.k is None else {"k": args.k}), batch_size=args.batch_size,
+        verifier, db=args.db, threshold=args.threshold, k=args.k, batch_size=args.batch_size,
         progress=not args.quiet, evidence_fn=None if args.no_evidence else default_evidence_fn(),
         report_limit=args.report_limit, copy_move=not args.no_copy_move,
     )
@@ -58,7 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--db", default=None, metavar="DB", help="database folder to check against")
     p.add_argument("--add", action="store_true", help="also add the scanned documents to --db")
     p.add_argument("--threshold", type=float, default=None, help="report probability >= T (default: the model's)")
-    p.add_argument("--k", type=int, default=None, help="nearest neighbours verified per image (default 30)")
+    p.add_argument("--k", type=int, default=DEFAULT_K, help="nearest neighbours verified per image")
     p.add_argument("--report-limit", type=int, default=1000, help="matches shown in report.html")
     p.add_argument("--no-copy-move", action="store_true",
                    help="skip the search for regions duplicated inside one panel or image")
