@@ -11,8 +11,8 @@ from PIL import Image
 pymupdf = pytest.importorskip("pymupdf")
 
 from dupscope.errors import ImageLoadError  # noqa: E402
-from dupscope.scan.extract import Input, discover, figure_items, image_figures  # noqa: E402
-from dupscope.scan.panels import split_panels  # noqa: E402
+from dupscope.scan.extract import Figure, Input, discover, figure_items, image_figures  # noqa: E402
+from dupscope.scan.panels import content_box, split_panels  # noqa: E402
 from dupscope.scan.pdf import pdf_figures, load_pdf_figure  # noqa: E402
 
 
@@ -79,6 +79,40 @@ def test_split_panels_caption_does_not_glue_panels():
     comp = np.concatenate([comp, np.full((30, comp.shape[1], 3), 255, np.uint8)])
     comp[comp.shape[0] - 24 : comp.shape[0] - 18, 12:-12] = 0  # a caption rule across both
     assert split_panels(comp) == boxes
+
+
+def framed(body: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A one-panel chart: a title line above the body, a thin colour bar and ticks beside it."""
+    h, w = body.shape[:2]
+    fig = np.full((h + 60, w + 70, 3), 255, np.uint8)
+    fig[8:16, 30 : 30 + w // 2] = 0  # title
+    fig[40 : 40 + h, 20 : 20 + w] = body
+    fig[40 : 40 + h // 2, w + 32 : w + 40] = np.linspace(0, 255, h // 2, dtype=np.uint8)[:, None, None]  # bar
+    fig[40 : 40 + h // 2 : 20, w + 44 : w + 52] = 0  # its tick labels
+    return fig, (20, 40, 20 + w, 40 + h)
+
+
+def test_content_box_finds_the_body_of_a_framed_figure():
+    body = blobs(5, 200, 160)
+    fig, box = framed(body)
+    assert split_panels(fig) == []  # one panel: nothing to split
+    assert content_box(fig) == box
+    assert content_box(blobs(9, 300, 300)) is None  # full-bleed picture
+    tight = np.full((220, 180, 3), 255, np.uint8)
+    tight[10:210, 10:170] = body  # the body is nearly all of it: the figure item suffices
+    assert content_box(tight) is None
+
+
+def test_framed_figure_body_meets_the_same_panel_cut_from_a_composite():
+    """Reused as a figure of its own, a panel keeps its frame; cut from a composite, it does not."""
+    body = blobs(5, 200, 160)
+    single, _ = framed(body)
+    comp, _ = composite([framed(body)[0], framed(blobs(6, 200, 160))[0]])
+    fig = lambda img: Figure("f", None, (0.0, 0.0, float(img.shape[1]), float(img.shape[0])), img, {"type": "image"})
+    single_items = [it for it, _ in figure_items(fig(single), "single.png")]
+    comp_items = [it for it, _ in figure_items(fig(comp), "comp.png")]
+    assert [it.panel for it in single_items] == [None, 0]
+    assert single_items[1].hash in {it.hash for it in comp_items if it.panel is not None}
 
 
 def test_figure_items_bbox_in_original_pixels(tmp_path):
@@ -180,3 +214,9 @@ def test_pdf_errors(tmp_path):
     doc.save(enc, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="u", owner_pw="o")
     with pytest.raises(ImageLoadError, match="encrypted"):
         list(pdf_figures(Input("enc.pdf", enc, "pdf"), []))
+
+
+def test_dark_ground_is_a_picture_not_a_framed_chart():
+    body = blobs(5, 200, 160)
+    fig, _ = framed(body)
+    assert content_box(255 - fig) is None  # same layout on a black ground: cells, not a chart

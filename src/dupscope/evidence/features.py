@@ -6,7 +6,8 @@ them and verify many pairs without re-detecting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -64,9 +65,47 @@ class ImageFeatures:
     # a keypoint with a near twin (repeated glyph, tick, periodic pattern) is ambiguous.
     twin_dist: np.ndarray | None = None
 
+    # Set on a copy without pixels (:meth:`packed`): the working size, and how to get
+    # the pixels back when a pair gets as far as comparing them.
+    work_shape: tuple[int, int] | None = None
+    restore: Callable[[], "ImageFeatures"] | None = field(default=None, repr=False, compare=False)
+
     @property
     def shape(self) -> tuple[int, int]:
-        return self.gray.shape[:2]
+        return self.gray.shape[:2] if self.gray is not None else self.work_shape
+
+    @property
+    def has_pixels(self) -> bool:
+        return self.gray is not None
+
+    def packed(self, restore: Callable[[], "ImageFeatures"]) -> "ImageFeatures":
+        """Keypoints only, SIFT descriptors as bytes (exact: SIFT's values are whole numbers
+        0-255): about a sixth of the memory, so a scan can keep every image's keypoints
+        while most pairs are rejected before anyone looks at pixels."""
+        desc = self.descriptors
+        if self.detector == "sift":
+            desc = desc.astype(np.uint8)
+        return replace(self, rgb=None, gray=None, text=None, descriptors=desc,
+                       work_shape=self.shape, restore=restore)
+
+    def unpacked(self) -> "ImageFeatures":
+        """Ready for matching (float SIFT descriptors); pixels still come from ``restore``."""
+        if self.detector == "sift" and self.descriptors.dtype == np.uint8:
+            return replace(self, descriptors=self.descriptors.astype(np.float32))
+        return self
+
+    def with_pixels(self) -> "ImageFeatures":
+        if self.has_pixels:
+            return self
+        if self.restore is None:
+            raise ValueError("features were packed without a way to restore their pixels")
+        return self.restore()
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.rgb, self.gray, self.text, self.points, self.sizes, self.descriptors,
+                  self.on_text, self.twin_dist)
+        return sum(a.nbytes for a in arrays if a is not None)
 
     @property
     def binary(self) -> bool:
@@ -114,6 +153,16 @@ def _detector(name: str, n: int, contrast_threshold: float = 0.04):
     raise ValueError(f"unknown detector {name!r}; choose one of {DETECTORS}")
 
 
+def working_pixels(
+    img: np.ndarray, *, max_side: int = 512, min_side: int = MIN_SIDE, suppress_text: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rgb, gray, text mask) at the working size: the pixels of :class:`ImageFeatures`."""
+    rgb = _resize_to(img, max_side, min_side)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    tmask = text_mask(gray) if suppress_text else np.zeros_like(gray)
+    return rgb, gray, tmask
+
+
 def extract_features(
     img,
     *,
@@ -136,12 +185,9 @@ def extract_features(
     """
     orig = load_image(img)
     oh, ow = orig.shape[:2]
-    rgb = _resize_to(orig, max_side, min_side)
+    rgb, gray, tmask = working_pixels(orig, max_side=max_side, min_side=min_side, suppress_text=suppress_text)
     h, w = rgb.shape[:2]
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     factor = (w / ow, h / oh)
-
-    tmask = text_mask(gray) if suppress_text else np.zeros_like(gray)
     pts, sizes, desc, _ = detect(
         stretch(gray) if stretch_contrast else gray, detector, max_keypoints, None,
         feature_fraction=feature_fraction, contrast_threshold=contrast_threshold,

@@ -160,6 +160,7 @@ def _variants(fb: ImageFeatures):
                    fb.twin_dist, fb.on_text)
         return
     # Binary descriptors cannot be permuted: re-detect on the flipped / inverted image.
+    fb = fb.with_pixels()
     w = fb.shape[1]
     for mirror, invert in order:
         g = fb.gray[:, ::-1] if mirror else fb.gray
@@ -445,7 +446,7 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     ev.text_inliers = int((fit.inl & fit.text).sum())
     poly = _overlap_polygon(fit.m3, fa.shape, fb.shape)
     ev.spread = _spread(poly, fa.points[~fa.on_text], fa.points[fit.ia[content]])
-    photo = _photometric(fa, fb, fit.m3) if fit.n >= 4 else None
+    photo = _photometric(fa.with_pixels(), fb.with_pixels(), fit.m3) if fit.n >= 4 else None
     ev.agreement = photo.agreement if photo else 0.0
     ev.content_tiles = photo.content_tiles if photo else 0
     ev.score = _score(ev.inliers, fit.n, ev.spread, ev.agreement, ev.content_tiles)

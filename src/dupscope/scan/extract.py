@@ -19,10 +19,10 @@ from PIL import Image
 
 from dupscope.errors import ImageLoadError
 from dupscope.io import IMAGE_SUFFIXES, content_hash, load_image
-from dupscope.scan.panels import PanelParams, split_panels
+from dupscope.scan.panels import PanelParams, content_box, split_panels
 
 # Bump when extraction changes, so cached per-document item lists are recomputed.
-EXTRACT_VERSION = 2
+EXTRACT_VERSION = 3
 FIGURE_MAX_SIDE = 2048  # figures are analysed and embedded at most this large
 MIN_FIGURE_SIDE = 64  # smaller embedded images are icons, bullets, logos
 MIN_FILE_SIDE = 32  # a user-given image file smaller than this is refused
@@ -182,9 +182,13 @@ def _panel_bbox(fig: Figure, box: tuple[int, int, int, int]) -> tuple[float, flo
 def figure_items(
     fig: Figure, source: str, params: PanelParams = PanelParams()
 ) -> list[tuple[Item, np.ndarray]]:
-    """The figure itself and each of its panels, with their pixels."""
+    """The figure itself and each of its panels (or its framed body), with their pixels."""
     out = [(Item(source, fig.page, fig.bbox, None, fig.figure, fig.origin, None, content_hash(fig.image)), fig.image)]
-    for i, box in enumerate(split_panels(fig.image, params)):
+    boxes = split_panels(fig.image, params)
+    if not boxes:
+        body = content_box(fig.image, params)
+        boxes = [body] if body is not None else []
+    for i, box in enumerate(boxes):
         crop = np.ascontiguousarray(fig.image[box[1] : box[3], box[0] : box[2]])
         if _is_blank(crop):
             continue

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, pixel-edge convention
+LIGHT_GROUND = 160  # mean grey level above which a flat ground is a page's (charts, plots)
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,22 @@ def _components(mask: np.ndarray, gutter: int, min_side: int, min_area: float) -
     return boxes
 
 
-def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[Box]:
-    """Panel boxes of a composite figure, in reading order; [] when it is one panel."""
+@dataclass(frozen=True)
+class _Layout:
+    boxes: list[Box]  # leaves of the XY-cut big enough to be panels, in analysis pixels
+    mask: np.ndarray
+    gutter: int
+    min_side: float
+    min_area: float
+    scale: float  # analysis pixels per figure pixel
+    background: np.ndarray  # the flat colour of the gutters
+
+
+def _layout(img: np.ndarray, params: PanelParams) -> _Layout | None:
+    """The XY-cut of a figure on a flat background; None for a full-bleed picture."""
     h, w = img.shape[:2]
     if min(h, w) < 2 * params.min_side:
-        return []
+        return None
     scale = 1.0
     work = img
     if max(h, w) > params.analysis_side:
@@ -164,7 +176,7 @@ def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[B
         work = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     bg = estimate_background(work, params)
     if bg is None:
-        return []
+        return None
     mask = content_mask(work, bg, params.tol)
     wh, ww = mask.shape
     gutter = max(2, int(round(params.gutter_frac * max(wh, ww))))
@@ -174,20 +186,55 @@ def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[B
     _xy_cut(mask, (0, 0, ww, wh), gutter, leaves, min_side)
     boxes = [b for b in leaves if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side
              and (b[2] - b[0]) * (b[3] - b[1]) >= min_area]
+    return _Layout(boxes, mask, gutter, min_side, min_area, scale, bg)
+
+
+def _to_figure(boxes: list[Box], scale: float, shape: tuple[int, ...]) -> list[Box]:
+    if scale == 1.0:
+        return boxes
+    h, w = shape[:2]
+    inv = 1.0 / scale
+    return [
+        (max(0, int(np.floor(b[0] * inv))), max(0, int(np.floor(b[1] * inv))),
+         min(w, int(np.ceil(b[2] * inv))), min(h, int(np.ceil(b[3] * inv))))
+        for b in boxes
+    ]
+
+
+def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[Box]:
+    """Panel boxes of a composite figure, in reading order; [] when it is one panel."""
+    lay = _layout(img, params)
+    if lay is None:
+        return []
+    wh, ww = lay.mask.shape
+    boxes = lay.boxes
     if len(boxes) < 2:
-        comps = _components(mask, gutter, int(min_side), max(min_area, 0.05 * wh * ww))
+        comps = _components(lay.mask, lay.gutter, int(lay.min_side), max(lay.min_area, 0.05 * wh * ww))
         boxes = comps if len(comps) >= 2 else []
     if len(boxes) < 2:
         return []
     biggest = max((b[2] - b[0]) * (b[3] - b[1]) for b in boxes)
     if biggest >= 0.9 * wh * ww:
         return []
-    boxes = sorted(boxes, key=lambda b: (b[1] // max(1, gutter * 4), b[0]))[: params.max_panels]
-    if scale != 1.0:
-        inv = 1.0 / scale
-        boxes = [
-            (max(0, int(np.floor(b[0] * inv))), max(0, int(np.floor(b[1] * inv))),
-             min(w, int(np.ceil(b[2] * inv))), min(h, int(np.ceil(b[3] * inv))))
-            for b in boxes
-        ]
-    return boxes
+    boxes = sorted(boxes, key=lambda b: (b[1] // max(1, lay.gutter * 4), b[0]))[: params.max_panels]
+    return _to_figure(boxes, lay.scale, img.shape)
+
+
+def content_box(img: np.ndarray, params: PanelParams = PanelParams(),
+                min_frac: float = 0.25, max_frac: float = 0.8) -> Box | None:
+    """The body of a one-panel figure framed by a title, axis labels or a colour bar.
+
+    Split out of a composite, a panel loses that frame (the XY-cut keeps only the body);
+    the same panel reused as a figure of its own keeps it. Offering the body of a one-panel
+    figure as a candidate too lets the two meet on equal terms. None when the figure is
+    not one body on a flat ground holding ``min_frac`` to ``max_frac`` of its area, or
+    when that ground is dark: cells on a black field are a picture, not a framed chart.
+    """
+    lay = _layout(img, params)
+    if lay is None or len(lay.boxes) != 1 or float(lay.background.mean()) < LIGHT_GROUND:
+        return None
+    x0, y0, x1, y1 = lay.boxes[0]
+    wh, ww = lay.mask.shape
+    if not min_frac * wh * ww <= (x1 - x0) * (y1 - y0) <= max_frac * wh * ww:
+        return None
+    return _to_figure([lay.boxes[0]], lay.scale, img.shape)[0]

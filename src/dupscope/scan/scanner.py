@@ -117,9 +117,9 @@ class AddResult:
 
 # Candidates the verifier scores below this are not worth a geometric check.
 FUSION_PREFILTER = 0.02
-GEOMETRY_PER_IMAGE = 12
+GEOMETRY_PER_IMAGE = 20
 GEOMETRY_ALWAYS = 0.5
-FEATURE_CACHE = 192  # images whose keypoints are kept during the geometric check (~2 MB each)
+GEOMETRY_CHUNK = 512  # pairs whose images are detected together, in parallel
 
 
 def _prefetch(entries: list, fn: Callable, ahead: int = 8):
@@ -591,45 +591,28 @@ class Scanner:
     def _fuse(self, keys: list[tuple[int, int]], probs: np.ndarray, cand: dict, items: list[Item]) -> np.ndarray:
         """Fused probability (verifier + geometric evidence) for candidates worth a look.
 
-        Keypoints are the costly part (an image is in ~k pairs), so they are computed once
-        per image and kept in a small cache; pairs come grouped by their query image.
+        Keypoints are the costly part (an image is in ~k pairs): each item's are detected
+        once, on a thread pool, a chunk of pairs ahead (see :mod:`dupscope.scan.geometry`).
         """
-        from collections import OrderedDict
-
-        from dupscope.evidence.features import extract_features
         from dupscope.evidence.verify import verify_features
-
-        feats: OrderedDict[str, Any] = OrderedDict()
-
-        def features(it: Item):
-            if it.hash in feats:
-                feats.move_to_end(it.hash)
-                return feats[it.hash]
-            px = self._pixels(it)
-            f = None
-            if px is not None:
-                try:
-                    f = extract_features(px)
-                except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
-                    f = None
-            feats[it.hash] = f
-            if len(feats) > FEATURE_CACHE:
-                feats.popitem(last=False)
-            return f
+        from dupscope.scan.geometry import KeypointCache
 
         out = probs.copy()
         todo = _geometry_todo(keys, probs)
+        kp = KeypointCache(self._pixels)
         bar = _bar(self.progress, len(todo), "geometry", "pair", 0)
-        for n in todo:
-            i, j = cand[keys[n]][0]
-            fa, fb = features(items[i]), features(items[j])
-            if fa is not None and fb is not None:
-                try:
-                    # Panels are items of their own here: no second panel search.
-                    out[n] = self.fusion.predict(float(probs[n]), verify_features(fa, fb))
-                except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
-                    pass
-            bar.update(1)
+        for start in range(0, len(todo), GEOMETRY_CHUNK):
+            chunk = [cand[keys[n]][0] for n in todo[start : start + GEOMETRY_CHUNK]]
+            kp.prefetch(items[k] for pair in chunk for k in pair)
+            for n, (i, j) in zip(todo[start : start + GEOMETRY_CHUNK], chunk):
+                fa, fb = kp.get(items[i]), kp.get(items[j])
+                if fa is not None and fb is not None:
+                    try:
+                        # Panels are items of their own here: no second panel search.
+                        out[n] = self.fusion.predict(float(probs[n]), verify_features(fa, fb))
+                    except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
+                        pass
+                bar.update(1)
         bar.close()
         return out
 

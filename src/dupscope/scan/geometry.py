@@ -1,0 +1,109 @@
+"""Keypoints for the scan's geometric check, computed once per item.
+
+An item takes part in up to ~k candidate pairs whose partners are scattered over the whole
+corpus, so a small cache of full features thrashes: at 1,000 images each was detected
+again for almost every pair. Here every item's keypoints are kept *packed* (no pixels,
+byte descriptors; a few KB for a plain panel, at most ~150 KB), detection runs on a
+thread pool (OpenCV releases the GIL), and the working pixels are rebuilt only for the few
+pairs whose keypoints align well enough to be compared pixel by pixel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from dupscope.evidence.features import ImageFeatures, extract_features, working_pixels
+
+PACKED_BUDGET = 1 << 30  # bytes of packed keypoints kept during one scan
+PIXEL_CACHE = 32  # items whose working pixels are kept for pixel comparison
+
+
+class KeypointCache:
+    """Packed keypoints per item hash, filled in parallel ahead of the pairs that need them.
+
+    ``pixels`` is only ever called from the thread that uses the cache (PyMuPDF, which
+    decodes PDF figures, is not thread-safe); the pool only detects.
+    """
+
+    def __init__(
+        self,
+        pixels: Callable[[object], np.ndarray | None],
+        workers: int | None = None,
+        budget: int = PACKED_BUDGET,
+    ) -> None:
+        self._pixels = pixels
+        self._workers = workers or min(4, os.cpu_count() or 1)
+        self._budget = budget
+        self._bytes = 0
+        self._packed: OrderedDict[str, ImageFeatures | None] = OrderedDict()
+        self._full: OrderedDict[str, ImageFeatures] = OrderedDict()
+        self._items: dict[str, object] = {}
+        self.detected = 0  # detections run (a re-detection after eviction counts again)
+
+    def prefetch(self, items: Iterable) -> None:
+        """Detect keypoints of the items not cached yet, in parallel."""
+        todo: dict[str, np.ndarray] = {}
+        for it in items:
+            self._items.setdefault(it.hash, it)
+            if it.hash in self._packed or it.hash in todo:
+                continue
+            px = self._pixels(it)
+            if px is None:
+                self._put(it.hash, None)
+            else:
+                todo[it.hash] = px
+        if not todo:
+            return
+        with ThreadPoolExecutor(self._workers) as pool:
+            feats = list(pool.map(_safe_extract, todo.values()))
+        self.detected += len(todo)
+        for h, f in zip(todo, feats):
+            self._put(h, None if f is None else f.packed(self._restorer(h)))
+
+    def get(self, it) -> ImageFeatures | None:
+        """Features ready for :func:`~dupscope.evidence.verify.verify_features` (None: no pixels)."""
+        if it.hash not in self._packed:
+            self.prefetch([it])
+        f = self._packed.get(it.hash)
+        if it.hash in self._packed:
+            self._packed.move_to_end(it.hash)
+        return None if f is None else f.unpacked()
+
+    def _put(self, h: str, f: ImageFeatures | None) -> None:
+        self._packed[h] = f
+        self._bytes += f.nbytes if f is not None else 0
+        while self._bytes > self._budget and len(self._packed) > 1:
+            _, old = self._packed.popitem(last=False)
+            self._bytes -= old.nbytes if old is not None else 0
+
+    def _restorer(self, h: str) -> Callable[[], ImageFeatures]:
+        def restore() -> ImageFeatures:
+            if h in self._full:
+                self._full.move_to_end(h)
+                return self._full[h]
+            base = self._packed.get(h)
+            px = self._pixels(self._items[h])
+            if base is None or px is None:
+                raise ValueError("pixels of a cached item are no longer readable")
+            rgb, gray, text = working_pixels(px)
+            full = replace(base.unpacked(), rgb=rgb, gray=gray, text=text, work_shape=None, restore=None)
+            self._full[h] = full
+            if len(self._full) > PIXEL_CACHE:
+                self._full.popitem(last=False)
+            return full
+
+        return restore
+
+
+def _safe_extract(px: np.ndarray) -> ImageFeatures | None:
+    try:
+        return extract_features(px)
+    except (cv2.error, ValueError):  # a degenerate panel: the verifier's score stands
+        return None
