@@ -80,8 +80,9 @@ class ImageFeatures:
 
     def packed(self, restore: Callable[[], "ImageFeatures"]) -> "ImageFeatures":
         """Keypoints only, SIFT descriptors as bytes (exact: SIFT's values are whole numbers
-        0-255): about a sixth of the memory, so a scan can keep every image's keypoints
-        while most pairs are rejected before anyone looks at pixels."""
+        0-255): a tenth or less of the memory (0.1 MB instead of 1 MB for a panel with 700
+        keypoints), so a scan can keep every image's keypoints while most pairs are
+        rejected before anyone looks at pixels."""
         desc = self.descriptors
         if self.detector == "sift":
             desc = desc.astype(np.uint8)
