@@ -12,6 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from dupscope.evidence.dense import thumbnail
 from dupscope.evidence.textmask import text_mask
 from dupscope.io import load_image
 
@@ -64,6 +65,9 @@ class ImageFeatures:
     # Distance from each descriptor to its nearest *other* descriptor in the same image:
     # a keypoint with a near twin (repeated glyph, tick, periodic pattern) is ambiguous.
     twin_dist: np.ndarray | None = None
+    # Gray thumbnail (long side ``dense.THUMB``) for the dense alignment fallback; kept
+    # when packed, so a scan can align pairs without their working pixels.
+    thumb: np.ndarray | None = None
 
     # Set on a copy without pixels (:meth:`packed`): the working size, and how to get
     # the pixels back when a pair gets as far as comparing them.
@@ -105,7 +109,7 @@ class ImageFeatures:
     @property
     def nbytes(self) -> int:
         arrays = (self.rgb, self.gray, self.text, self.points, self.sizes, self.descriptors,
-                  self.on_text, self.twin_dist)
+                  self.on_text, self.twin_dist, self.thumb)
         return sum(a.nbytes for a in arrays if a is not None)
 
     @property
@@ -197,6 +201,7 @@ def extract_features(
         rgb=rgb, gray=gray, orig_shape=(oh, ow), factor=factor, points=pts, sizes=sizes,
         descriptors=desc, text=tmask, detector=detector,
         on_text=text_flags(tmask, pts, sizes), twin_dist=twin_distances(desc, pts),
+        thumb=thumbnail(gray),
     )
 
 

@@ -347,15 +347,25 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
         r = y - (g * x + c)
         mad = np.median(np.abs(r[ok])) * 1.4826 + 1.0
         ok = np.abs(r) < 3.0 * mad
-    gb = cv2.GaussianBlur(cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY), (0, 0), 1.5)
-    # B may have been blurred (or shrunk and re-enlarged): compare with A blurred to a few
-    # levels and keep the best; extra blur cannot make different data agree.
+    # Either side may have been blurred (or shrunk and re-enlarged), and a scan hands a
+    # pair over in either order: compare with the sharper side blurred to a few levels and
+    # keep the best; extra blur cannot make different data agree. Strong levels are
+    # compared at half size (same tiles, a quarter of the work).
+    gray_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)
     agreement, tiles = 0.0, 0
-    for extra in (0.0, 1.5, 3.0):
-        ga = cv2.GaussianBlur(fa.gray, (0, 0), math.hypot(1.5, extra))
-        ag, nt = tile_agreement(ga, gb, keep)
-        if ag > agreement or extra == 0.0:
-            agreement, tiles = max(agreement, ag), nt
+    for extra in BLUR_LEVELS:
+        s = math.hypot(1.5, extra)
+        for blur_a in (True, False) if extra else (True,):
+            ga = cv2.GaussianBlur(fa.gray, (0, 0), s if blur_a else 1.5)
+            gb = cv2.GaussianBlur(gray_b, (0, 0), 1.5 if blur_a else s)
+            if extra >= 5.0:
+                ag, nt = tile_agreement(ga[::2, ::2], gb[::2, ::2], keep[::2, ::2], TILE // 2)
+            else:
+                ag, nt = tile_agreement(ga, gb, keep)
+            if ag > agreement or extra == 0.0:
+                agreement, tiles = max(agreement, ag), nt
+            if agreement >= 0.97:
+                break
         if agreement >= 0.97:
             break
     inverted = bool(g < 0 and corr < -0.3)
@@ -367,6 +377,9 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
 
 
 TILE = 16
+# Extra blur tried on A before the tile check, for B blurred (or shrunk and re-enlarged)
+# by the editor: 8 working pixels covers a sigma-2.5 blur applied at half size.
+BLUR_LEVELS = (0.0, 1.5, 3.0, 5.0, 8.0)
 TILE_CONTENT_STD = 8.0  # grey levels (after blur) for a tile to count as content
 TILE_R2 = 0.6
 
@@ -430,7 +443,22 @@ def _score(inliers: int, total: int, spread: float, agreement: float, tiles: int
 # --------------------------------------------------------------------------- public API
 
 def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATIO) -> GeometricEvidence:
-    """Verify a pair from precomputed features (lets a scan cache per-image work)."""
+    """Verify a pair from precomputed features (lets a scan cache per-image work).
+
+    Keypoints first; when they find nothing, a dense alignment of the thumbnails (see
+    :mod:`dupscope.evidence.dense`) for edits that erase keypoints (heavy blur, noise,
+    JPEG). Either alignment must pass the same tile-by-tile pixel agreement.
+    """
+    ev = _verify_keypoints(fa, fb, ratio)
+    if not ev.found and fa.thumb is not None and fb.thumb is not None:
+        dense = _verify_dense(fa, fb)
+        if dense is not None:
+            dense.matches = ev.matches
+            return dense
+    return ev
+
+
+def _verify_keypoints(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> GeometricEvidence:
     ev = GeometricEvidence(detector=fa.detector, shape_a=fa.orig_shape, shape_b=fb.orig_shape)
     if len(fa.points) < 4 or len(fb.points) < 4:
         return ev
@@ -454,7 +482,6 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     # Back to original pixels: working = S @ original for each image.
     sa = G.scaling_about_edges(*fa.factor)
     sb = G.scaling_about_edges(*fb.factor)
-    m_orig = np.linalg.inv(sb) @ fit.m3 @ sa
     ev.points_a = G.apply_matrix(np.linalg.inv(sa), pa)
     ev.points_b = G.apply_matrix(np.linalg.inv(sb), pb)
 
@@ -465,8 +492,70 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     dense_case = (fit.n >= MIN_INLIERS and ev.agreement >= STRICT_AGREEMENT
                   and ev.content_tiles >= MIN_CONTENT_TILES)
     ev.found = bool(ev.agreement >= MIN_AGREEMENT and (keypoint_case or dense_case))
-    if not ev.found:
-        return ev
+    if ev.found:
+        _describe(ev, fa, fb, fit.m3, poly, photo)
+    return ev
+
+
+DENSE_MIN_CORRELATION = 0.9  # of the aligned thumbnails, before the pixels are compared
+DENSE_MIN_COVER = 0.8  # share of the smaller picture the dense alignment must overlap
+# Without keypoints the pixels carry all the evidence: near-total agreement over more
+# content than the label-aligned chart case (a crop of one flat bar, a sibling screenshot
+# of one dialog, reached 0.92-1.0 agreement over 27-63 tiles on the validation split).
+DENSE_AGREEMENT = 0.95
+DENSE_MIN_TILES = 32
+
+
+def _verify_dense(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | None:
+    """Evidence from a dense thumbnail alignment, or None when it finds no derivation.
+
+    Without keypoints there is no ``spread`` to check, so the pixels must agree more
+    strictly than for label-aligned charts: ``DENSE_AGREEMENT`` over at least
+    ``DENSE_MIN_TILES`` content tiles. Sibling blots and charts share a layout the
+    thumbnails align on, but their bands and data differ tile by tile.
+    """
+    from dupscope.evidence.dense import dense_align
+
+    fit = dense_align(fa.thumb, fb.thumb)
+    if fit is None or fit.correlation < DENSE_MIN_CORRELATION:
+        return None
+    # Thumbnail matrix -> working pixels (thumb = T @ working for each image).
+    ta = G.scaling_about_edges(fa.thumb.shape[1] / fa.shape[1], fa.thumb.shape[0] / fa.shape[0])
+    tb = G.scaling_about_edges(fb.thumb.shape[1] / fb.shape[1], fb.thumb.shape[0] / fb.shape[0])
+    m3 = np.linalg.inv(tb) @ fit.m3 @ ta
+    sv = np.linalg.svd(m3[:2, :2], compute_uv=False)
+    scale = math.sqrt(abs(np.linalg.det(m3[:2, :2])))
+    if sv[1] <= 0 or sv[0] / sv[1] > MAX_ANISOTROPY or not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]):
+        return None
+    poly = _overlap_polygon(m3, fa.shape, fb.shape)
+    if len(poly) < 3:
+        return None
+    # The hypotheses are "B is all of A" and "one is a window of the other": the overlap
+    # must fill (nearly) all of the smaller picture. A fit that slid part-way off (one bar
+    # of a chart onto its neighbour) is not one of them.
+    area_b_in_a = fb.shape[0] * fb.shape[1] / abs(float(np.linalg.det(m3[:2, :2])))
+    cover = float(cv2.contourArea(poly.astype(np.float32))) / min(fa.shape[0] * fa.shape[1], area_b_in_a)
+    if cover < DENSE_MIN_COVER:
+        return None
+    photo = _photometric(fa.with_pixels(), fb.with_pixels(), m3)
+    ev = GeometricEvidence(detector="dense", shape_a=fa.orig_shape, shape_b=fb.orig_shape)
+    ev.agreement, ev.content_tiles = photo.agreement, photo.content_tiles
+    if photo.agreement < DENSE_AGREEMENT or photo.content_tiles < DENSE_MIN_TILES:
+        return None
+    ev.found = True
+    ev.score = float(min(1.0, (photo.agreement - 0.3) / 0.6) * min(1.0, (fit.correlation - 0.5) / 0.4))
+    _describe(ev, fa, fb, m3, poly, photo)
+    return ev
+
+
+def _describe(
+    ev: GeometricEvidence, fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray, poly: np.ndarray,
+    photo: _Photometric,
+) -> None:
+    """Fill the transform fields of a found pair (original pixels) from the working fit."""
+    sa = G.scaling_about_edges(*fa.factor)
+    sb = G.scaling_about_edges(*fb.factor)
+    m_orig = np.linalg.inv(sb) @ m3 @ sa
     rot, mirrored, scale = G.decompose(m_orig)
     if abs(rot - round(rot)) < 0.05:  # report exact right angles cleanly
         rot = float(round(rot)) % 360.0
@@ -482,7 +571,6 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
     ev.contrast = round(photo.contrast, 4)
     ev.brightness = round(photo.brightness, 3)
     ev.matrix = [[round(float(v), 6) for v in row] for row in m_orig[:2]]
-    return ev
 
 
 def verify_pair(
