@@ -190,6 +190,8 @@ def _refine(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> DenseFit | None:
                                        _ECC_CRITERIA, None, 1)
     except cv2.error:  # did not converge: the hypothesis was wrong
         return None
+    if not np.all(np.isfinite(warp)):
+        return None
     m = np.vstack([warp.astype(np.float64), [0.0, 0.0, 1.0]])
     return DenseFit(m, _aligned_corr(tmpl, b, m), inverted)
 

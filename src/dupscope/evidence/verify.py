@@ -216,6 +216,14 @@ def _fit_variant(pa: np.ndarray, pb: np.ndarray, mirror: bool) -> tuple[np.ndarr
     return m3, inl
 
 
+def _plausible(m3: np.ndarray) -> bool:
+    """An editor's resize: scale within ``SCALE_RANGE``, aspect change within ``MAX_ANISOTROPY``."""
+    sv = np.linalg.svd(m3[:2, :2], compute_uv=False)
+    if not np.all(np.isfinite(sv)) or sv[1] <= 0:
+        return False
+    return sv[0] / sv[1] <= MAX_ANISOTROPY and SCALE_RANGE[0] <= math.sqrt(sv[0] * sv[1]) <= SCALE_RANGE[1]
+
+
 def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit | None, int]:
     best: _Fit | None = None
     n_matches = 0
@@ -228,8 +236,7 @@ def _best_fit(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tuple[_Fit 
         if r is None:
             continue
         m3, inl = r
-        s = math.sqrt(abs(np.linalg.det(m3[:2, :2])))
-        if not (SCALE_RANGE[0] <= s <= SCALE_RANGE[1]):
+        if not _plausible(m3):
             continue
         fit = _Fit(m3, inl, ia, pts_b[ib], fa.on_text[ia] | text_b[ib], mirror, invert)
         if best is None or fit.n > best.n:
@@ -352,12 +359,14 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
     # keep the best; extra blur cannot make different data agree. Strong levels are
     # compared at half size (same tiles, a quarter of the work).
     gray_b = cv2.cvtColor(warped, cv2.COLOR_RGB2GRAY)
+    base_a = cv2.GaussianBlur(fa.gray, (0, 0), 1.5)
+    base_b = cv2.GaussianBlur(gray_b, (0, 0), 1.5)
     agreement, tiles = 0.0, 0
     for extra in BLUR_LEVELS:
         s = math.hypot(1.5, extra)
         for blur_a in (True, False) if extra else (True,):
-            ga = cv2.GaussianBlur(fa.gray, (0, 0), s if blur_a else 1.5)
-            gb = cv2.GaussianBlur(gray_b, (0, 0), 1.5 if blur_a else s)
+            ga = cv2.GaussianBlur(fa.gray, (0, 0), s) if blur_a and extra else base_a
+            gb = base_b if blur_a else cv2.GaussianBlur(gray_b, (0, 0), s)
             if extra >= 5.0:
                 ag, nt = tile_agreement(ga[::2, ::2], gb[::2, ::2], keep[::2, ::2], TILE // 2)
             else:
@@ -377,8 +386,9 @@ def _photometric(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray) -> _Photo
 
 
 TILE = 16
-# Extra blur tried on A before the tile check, for B blurred (or shrunk and re-enlarged)
-# by the editor: 8 working pixels covers a sigma-2.5 blur applied at half size.
+# Extra blur tried on the sharper side before the tile check, for a copy blurred (or
+# shrunk and re-enlarged) by the editor: 8 working pixels covers a sigma-2.5 blur applied
+# at half size.
 BLUR_LEVELS = (0.0, 1.5, 3.0, 5.0, 8.0)
 TILE_CONTENT_STD = 8.0  # grey levels (after blur) for a tile to count as content
 TILE_R2 = 0.6
@@ -523,9 +533,7 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | N
     ta = G.scaling_about_edges(fa.thumb.shape[1] / fa.shape[1], fa.thumb.shape[0] / fa.shape[0])
     tb = G.scaling_about_edges(fb.thumb.shape[1] / fb.shape[1], fb.thumb.shape[0] / fb.shape[0])
     m3 = np.linalg.inv(tb) @ fit.m3 @ ta
-    sv = np.linalg.svd(m3[:2, :2], compute_uv=False)
-    scale = math.sqrt(abs(np.linalg.det(m3[:2, :2])))
-    if sv[1] <= 0 or sv[0] / sv[1] > MAX_ANISOTROPY or not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]):
+    if not _plausible(m3):
         return None
     poly = _overlap_polygon(m3, fa.shape, fb.shape)
     if len(poly) < 3:
