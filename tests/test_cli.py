@@ -67,7 +67,12 @@ def test_evaluate_skips_bad_pairs_and_writes_outputs(tmp_path, pair_files, tiny_
         assert key in m
     assert m["skipped"] == 1 and m["scored"] == 3
     assert m["groups"]["neg"]["count"] == 2 and "share_above_threshold" in m["groups"]["neg"]
-    assert "corrupt.png" in capsys.readouterr().err
+    assert 0.0 <= m["ece"] <= 1.0
+    out = capsys.readouterr()
+    assert "corrupt.png" in out.err
+    printed = json.loads(out.out[out.out.index("{"):])
+    assert printed["ece"] == pytest.approx(m["ece"])
+    assert set(printed["share_above_threshold"]) == {"mirror", "neg"}
     with scores.open() as fh:
         got = list(csv.DictReader(fh))
     assert [r["a"] for r in got] == ["a.png", "a.png", "b.jpg"]  # input columns repeated as given

@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
     for s in result.skipped:
         print(f"dupscope: skipped pair: {s['file']}: {s['reason']}", file=sys.stderr)
     m = result.metrics
-    brief = {k: m.get(k) for k in ("roc_auc", "average_precision", "tpr_at_fpr_1pct", "threshold_at_fpr_1pct", "scored", "skipped", "pairs_per_second")}
+    brief = {k: m.get(k) for k in ("roc_auc", "average_precision", "tpr_at_fpr_1pct", "threshold_at_fpr_1pct", "ece",
+                                   "scored", "skipped", "pairs_per_second")}
+    # Per group: TPR (derived groups) or false-positive rate (distinct ones) at that threshold.
+    brief["share_above_threshold"] = {g: v["share_above_threshold"] for g, v in m.get("groups", {}).items()}
     print(json.dumps(brief, indent=2))
     return 0

@@ -14,7 +14,7 @@ import numpy as np
 
 from dupscope.data.datasets import read_pairs_table, resolve_pair_paths
 from dupscope.errors import ImageLoadError
-from dupscope.eval.metrics import summary
+from dupscope.eval.metrics import expected_calibration_error, summary
 from dupscope.io import load_image
 from dupscope.verifier import Verifier
 
@@ -124,10 +124,11 @@ def score_rows(
 def pair_metrics(rows: Sequence[dict[str, Any]], score_key: str = "probability") -> dict[str, Any]:
     """Overall figures plus, per group, the count and share of pairs above the 1%-FPR threshold."""
     if not rows:
-        return {"roc_auc": None, "average_precision": None, "tpr_at_fpr_1pct": None, "threshold_at_fpr_1pct": None, "groups": {}}
+        return {"roc_auc": None, "average_precision": None, "tpr_at_fpr_1pct": None, "threshold_at_fpr_1pct": None, "ece": None, "groups": {}}
     y = np.array([int(float(r["label"])) for r in rows])
     s = np.array([float(r[score_key]) for r in rows])
     m: dict[str, Any] = {k: (None if np.isnan(v) else v) for k, v in summary(y, s).items()}
+    m["ece"] = expected_calibration_error(y, s) if score_key == "probability" else None
     t = m["threshold_at_fpr_1pct"]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
