@@ -78,3 +78,29 @@ def test_degraded_sibling_is_not_found(name):
     a, b = siblings(name, rng, n=2, size=(288, 224))
     ev = verify_features(extract_features(a), extract_features(degrade(np.ascontiguousarray(np.rot90(b)), rng)))
     assert not ev.found
+
+
+def test_dense_align_keeps_the_scale_of_a_rotated_copy_with_white_corners():
+    """A star field turned 180 + 7 degrees on its own canvas, blurred and grayed: the white
+    corners, blurred into the stars, used to pull the fit to a smaller scale (corpus seed 1)."""
+    rng = np.random.default_rng(11)
+    a, _ = siblings("starfield", rng, n=2, size=(224, 288))
+    b = O.rotate_small(np.ascontiguousarray(np.rot90(a, 2)), -6.8, expand=False, fill="white")
+    b = O.grayscale(O.blur(b, 2.3))
+    fit = dense_align(_thumb(a), _thumb(b))
+    assert fit is not None and fit.correlation > 0.95
+    rot, _, scale = G.decompose(fit.m3)
+    assert abs(scale - 1.0) < 0.03
+    assert abs((rot - 173.2 + 180.0) % 360.0 - 180.0) < 1.5
+
+
+@pytest.mark.parametrize("order", ["original first", "copy first"])
+def test_a_crop_pushed_into_saturation_agrees_in_either_order(order):
+    """Saturation maps many grey levels onto one: a tone curve exists from the original to
+    the copy, not back. A scan hands the pair over in either order."""
+    rng = np.random.default_rng(5)
+    a, _ = siblings("western_blot", rng, n=2, size=(232, 224))
+    b = O.contrast(O.crop(a, 0, 50, 224, 170), 1.55, -9.4)
+    fa, fb = extract_features(a), extract_features(b)
+    ev = verify_features(fa, fb) if order == "original first" else verify_features(fb, fa)
+    assert ev.found and ev.agreement >= 0.95

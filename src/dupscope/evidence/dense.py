@@ -26,7 +26,7 @@ from dupscope.transforms import geometry as G
 THUMB = 96  # long side of the thumbnail kept with an image's features
 COARSE = 32  # long side of the coarse search
 ANGLES = (0.0, -5.0, 5.0, -10.0, 10.0, -15.0, 15.0, -20.0, 20.0)
-CROP_FRACTIONS = (0.6, 0.8)  # window side as a share of the bigger image
+CROP_FRACTIONS = (0.6, 0.8, 1.0)  # window side as a share of the bigger image
 # |Correlation| at COARSE pixels a hypothesis needs to be refined. Validation split:
 # derived pairs median 1.0 (global), distinct pairs median 0.41; a small window finds
 # some place that fits in any picture (distinct pairs' best crop: median 0.67).
@@ -34,6 +34,7 @@ MIN_GLOBAL = 0.6
 MIN_CROP = 0.8
 REFINE = 2  # global hypotheses refined with ECC
 GOOD_CORRELATION = 0.97  # refinement stops at a fit this close
+COARSE_SIGMA = 1.0
 REFINE_SIGMA = 2.0  # thumbnail pixels of blur applied to both sides before refining
 _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
@@ -74,15 +75,15 @@ def _centred(shape: tuple[int, int]) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _global_hypotheses(shape_a: tuple[int, int], shape_b: tuple[int, int]) -> np.ndarray:
+def _global_hypotheses(shape_a: tuple[int, int], shape_b: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(K, 3, 3) A -> B matrices for 'B is all of A, turned and resized' (canvas kept or
-    expanded by the small rotation)."""
+    expanded by the small rotation), and for each the index of its other-canvas twin."""
     ha, wa = shape_a
     hb, wb = shape_b
     corners = np.array([[-wa, -ha], [wa, -ha], [wa, ha], [-wa, ha]], np.float64) / 2.0
     to_b = np.linalg.inv(_centred(shape_b))
     from_a = _centred(shape_a)
-    out = []
+    out, twin = [], []
     for d in _D8:
         keep_ext = np.abs(d) @ np.array([wa, ha], np.float64)
         for ang in ANGLES:
@@ -91,11 +92,13 @@ def _global_hypotheses(shape_a: tuple[int, int], shape_b: tuple[int, int]) -> np
             exps = [q.max(axis=0) - q.min(axis=0)]
             if ang != 0.0:
                 exps.append(keep_ext)
+            first = len(out)
             for ext in exps:
                 m = np.eye(3)
                 m[:2, :2] = np.diag([wb / ext[0], hb / ext[1]]) @ lin
                 out.append(to_b @ m @ from_a)
-    return np.stack(out)
+            twin.extend([first + len(exps) - 1, first][: len(exps)])
+    return np.stack(out), np.asarray(twin)
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -167,12 +170,25 @@ def _crop_hypotheses(a: np.ndarray, b: np.ndarray) -> list[tuple[float, np.ndarr
     return out
 
 
+@lru_cache(maxsize=64)
+def _interior(shape: tuple[int, int]) -> np.ndarray:
+    """Mask of a blurred thumbnail's pixels that its blur did not mix with the outside."""
+    r = int(math.ceil(2 * REFINE_SIGMA))
+    m = np.zeros(shape, np.uint8)
+    if min(shape) > 4 * r:
+        m[r:-r, r:-r] = 1
+    return m
+
+
 def _aligned_corr(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> float:
     """Correlation of A with B warped onto it, over the part of A that B covers."""
     h, w = a.shape
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     wb = cv2.warpAffine(b, m3[:2], (w, h), flags=flags)
-    valid = cv2.warpAffine(np.ones(b.shape, np.float32), m3[:2], (w, h), flags=flags) > 0.999
+    # Both thumbnails come blurred: the strip along either picture's edge mixes in what
+    # lies beyond it (the white corners a rotation leaves), so it is left out.
+    inside = _interior(b.shape).astype(np.float32)
+    valid = (cv2.warpAffine(inside, m3[:2], (w, h), flags=flags) > 0.999) & (_interior(a.shape) > 0)
     return _corr(a[valid], wb[valid]) if valid.sum() >= 0.25 * valid.size else 0.0
 
 
@@ -186,14 +202,28 @@ def _refine(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> DenseFit | None:
     inverted = _aligned_corr(a, b, m3) < 0
     tmpl = (255.0 - a) if inverted else a
     try:
-        _, warp = cv2.findTransformECC(tmpl, b, m3[:2].astype(np.float32), cv2.MOTION_AFFINE,
-                                       _ECC_CRITERIA, None, 1)
+        # Edge strips left out on both sides, as in _aligned_corr: otherwise the blurred
+        # fill of a rotated copy pulls the fit inwards (a smaller scale avoids it).
+        _, warp = cv2.findTransformECCWithMask(tmpl, b, _interior(a.shape), _interior(b.shape),
+                                               m3[:2].astype(np.float32), cv2.MOTION_AFFINE,
+                                               _ECC_CRITERIA, 1)
     except cv2.error:  # did not converge: the hypothesis was wrong
         return None
     if not np.all(np.isfinite(warp)):
         return None
     m = np.vstack([warp.astype(np.float64), [0.0, 0.0, 1.0]])
     return DenseFit(m, _aligned_corr(tmpl, b, m), inverted)
+
+
+def refine_alignment(ga: np.ndarray, gb: np.ndarray, m3: np.ndarray, sigma: float = REFINE_SIGMA) -> DenseFit | None:
+    """ECC refinement of an A -> B alignment on bigger gray images than the thumbnails.
+
+    A thumbnail fit is good to about half a thumbnail pixel, a few working pixels: enough
+    to find the alignment, sometimes not enough for a tile-by-tile pixel comparison.
+    """
+    sa = cv2.GaussianBlur(ga.astype(np.float32), (0, 0), sigma)
+    sb = cv2.GaussianBlur(gb.astype(np.float32), (0, 0), sigma)
+    return _refine(sa, sb, m3)
 
 
 def dense_align(ta: np.ndarray, tb: np.ndarray) -> DenseFit | None:
@@ -206,13 +236,17 @@ def dense_align(ta: np.ndarray, tb: np.ndarray) -> DenseFit | None:
     b = tb.astype(np.float32)
     if min(a.shape) < 8 or min(b.shape) < 8 or a.std() < 2.0 or b.std() < 2.0:
         return None
-    ca, cb = thumbnail(ta, COARSE).astype(np.float32), thumbnail(tb, COARSE).astype(np.float32)
+    ca, cb = (cv2.GaussianBlur(thumbnail(t, COARSE).astype(np.float32), (0, 0), COARSE_SIGMA) for t in (ta, tb))
     # Coarse matrices act on coarse pixels: thumb = scale(coarse), both ways round.
     up_a = G.scaling_about_edges(a.shape[1] / ca.shape[1], a.shape[0] / ca.shape[0])
     up_b = G.scaling_about_edges(b.shape[1] / cb.shape[1], b.shape[0] / cb.shape[0])
-    glob = _global_hypotheses(ca.shape, cb.shape)
+    glob, twin = _global_hypotheses(ca.shape, cb.shape)
     gs = _score_global(ca, cb, glob)
-    hyps = [(float(gs[i]), glob[i]) for i in np.argsort(-gs)[:REFINE] if gs[i] >= MIN_GLOBAL]
+    # The best few, and the best one's other canvas: at 32 pixels the two scales of a
+    # small rotation score alike, and ECC does not walk from one to the other.
+    top = [int(i) for i in np.argsort(-gs)[:REFINE]]
+    top += [int(twin[top[0]])] if twin[top[0]] not in top else []
+    hyps = [(float(gs[i]), glob[i]) for i in top if gs[i] >= MIN_GLOBAL]
     crops = _crop_hypotheses(ca, cb) + [(v, np.linalg.inv(m)) for v, m in _crop_hypotheses(cb, ca)]
     if crops:
         v, m = max(crops, key=lambda t: t[0])
