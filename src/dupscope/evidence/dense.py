@@ -34,7 +34,7 @@ MIN_GLOBAL = 0.6
 MIN_CROP = 0.8
 REFINE = 2  # global hypotheses refined with ECC
 GOOD_CORRELATION = 0.97  # refinement stops at a fit this close
-COARSE_SIGMA = 1.0
+COARSE_SIGMA = 1.0  # coarse pixels of blur: sparse dots (stars) still overlap when 2-3 degrees off
 REFINE_SIGMA = 2.0  # thumbnail pixels of blur applied to both sides before refining
 _ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
 
@@ -173,10 +173,9 @@ def _crop_hypotheses(a: np.ndarray, b: np.ndarray) -> list[tuple[float, np.ndarr
 @lru_cache(maxsize=64)
 def _interior(shape: tuple[int, int]) -> np.ndarray:
     """Mask of a blurred thumbnail's pixels that its blur did not mix with the outside."""
-    r = int(math.ceil(2 * REFINE_SIGMA))
+    r = min(int(math.ceil(2 * REFINE_SIGMA)), min(shape) // 4)  # a thin strip keeps its middle
     m = np.zeros(shape, np.uint8)
-    if min(shape) > 4 * r:
-        m[r:-r, r:-r] = 1
+    m[r : shape[0] - r, r : shape[1] - r] = 1
     return m
 
 

@@ -622,7 +622,8 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | N
         return None
     fa, fb = fa.with_pixels(), fb.with_pixels()
     photo = _photometric(fa, fb, m3)
-    if not _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb) and photo.agreement >= DENSE_RETRY:
+    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb)
+    if not passed and photo.agreement >= DENSE_RETRY:
         # Nearly agreeing: the thumbnail fit may be a few working pixels off. Refine it
         # at half the working resolution and compare the pixels again.
         half = G.scaling_about_edges(0.5, 0.5)
@@ -635,10 +636,11 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | N
                 photo_fine = _photometric(fa, fb, m3_fine)
                 if photo_fine.agreement > photo.agreement:
                     m3, poly, photo = m3_fine, poly_fine, photo_fine
+                    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb)
+    if not passed:
+        return None
     ev = GeometricEvidence(detector="dense", shape_a=fa.orig_shape, shape_b=fb.orig_shape)
     ev.agreement, ev.content_tiles = photo.agreement, photo.content_tiles
-    if not _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb):
-        return None
     ev.found = True
     ev.score = float(min(1.0, (photo.agreement - 0.3) / 0.6) * min(1.0, (fit.correlation - 0.5) / 0.4))
     _describe(ev, fa, fb, m3, poly, photo)
