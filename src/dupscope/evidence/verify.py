@@ -709,7 +709,7 @@ def _aperture(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray, inverted: bo
 
 
 # Where both aligned pictures hold text, a copy's labels agree: aligned label pixels
-# correlate at 0.85 or more in every derived pair that a keypoint fit without the keypoint
+# correlate at 0.84 or more in every derived pair that a keypoint fit without the keypoint
 # case found on the validation split. Box diagrams whose class names share a prefix
 # ("cv::...") were aligned through that prefix, then agreed on their box borders, at 0.22
 # (test split, session 7). Not applied to the dense path: a thumbnail fit is a working
