@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dupscope.evidence.dense import dense_align, thumbnail
-from dupscope.evidence.features import extract_features, working_pixels
+from dupscope.evidence.features import ImageFeatures, extract_features, working_pixels
+from dupscope.evidence import verify as V
 from dupscope.evidence.verify import verify_features
 from dupscope.generators import GENERATORS, siblings
 from dupscope.transforms import geometry as G
@@ -104,3 +105,43 @@ def test_a_crop_pushed_into_saturation_agrees_in_either_order(order):
     fa, fb = extract_features(a), extract_features(b)
     ev = verify_features(fa, fb) if order == "original first" else verify_features(fb, fa)
     assert ev.found and ev.agreement >= 0.95
+
+
+@pytest.mark.parametrize("name,seed", [("western_blot", 2), ("heatmap", 2), ("chart", 2)])
+def test_a_panel_shrunk_to_thumbnail_size_is_found_by_its_pixels(name, seed):
+    """A 256-px panel resized to 82 x 77 and blurred: no keypoints survive, and the whole
+    copy holds 6,300 pixels. A fixed floor of 32 tiles' worth (8,192) lost it (corpus
+    seed 4, #23); the catalogue's smallest resize is 0.3x."""
+    rng = np.random.default_rng(seed)
+    a, _ = siblings(name, rng, n=2, size=(256, 256))
+    b = cv2.GaussianBlur(O.resize(a, 0.32, 0.30), (0, 0), 1.5)
+    assert b.shape[:2] == (77, 82)
+    ev = verify_features(extract_features(a), extract_features(b))
+    assert ev.found and ev.detector == "dense"
+    assert ev.scale == pytest.approx(0.31, abs=0.03)
+
+
+def _shrunk_into_corner(side_a: int, ratio: float) -> tuple[np.ndarray, np.ndarray, ImageFeatures, ImageFeatures]:
+    """Features of a ``side_a`` picture and of a 256-px one, and the matrix (working pixels)
+    that puts all of A, shrunk ``ratio`` times, into B's top-left corner."""
+    rng = np.random.default_rng(0)
+    a, b = siblings("chart", rng, n=2, size=(256, 256))
+    fa = extract_features(cv2.resize(a, (side_a, side_a)))
+    fb = extract_features(b)
+    s = fb.factor[0] / (ratio * fa.factor[0])
+    m3 = np.array([[s, 0.0, 0.0], [0.0, s, 0.0], [0.0, 0.0, 1.0]])
+    return m3, V._overlap_polygon(m3, fa.shape, fb.shape), fa, fb
+
+
+@pytest.mark.parametrize("side_a,ratio,accepted", [
+    (600, 3.5, True),   # 12x the area: within the catalogue's resizes
+    (600, 5.0, False),  # 25x: one side's detail averaged away, whatever the pixels say
+    (200, 3.5, False),  # the copy would hold 57 x 57 pixels: too few to decide on
+])
+def test_pixels_alone_decide_only_at_comparable_scales(side_a, ratio, accepted):
+    """A whole figure shrunk 6.9x into the corner of a small scatter plot agreed at 0.975
+    over 198 tiles of mostly white paper (corpus seed 3): a pixels-only decision needs the
+    two originals within 4x in scale, and 64 x 64 pixels on the coarser side."""
+    m3, poly, fa, fb = _shrunk_into_corner(side_a, ratio)
+    assert V._cover(m3, poly, fa, fb) > 0.95
+    assert V._pixel_case(1.0, 200, m3, poly, fa, fb) is accepted
