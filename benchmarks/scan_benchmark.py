@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(rows) > 1:
         g = np.polyfit(np.log([r["n"] for r in rows]), np.log([r["scan_s"] for r in rows]), 1)[0]
         print(f"growth exponent (log scan time vs log n): {g:.2f}  (1.00 = linear)")
-    print("stage seconds at the largest size: " + ", ".join(f"{k} {v:.1f}" for k, v in rows[-1]["timings"].items()))
+    print("stage seconds (scan / own embed: scan time over its extract + embed stage):")
+    for r in rows:
+        own = r["timings"].get("extract_embed") or float("nan")
+        print(f"  {r['n']:>6}: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
+              + f"; scan / own embed {r['scan_s'] / own:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
