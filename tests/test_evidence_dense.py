@@ -122,8 +122,8 @@ def test_a_panel_shrunk_to_thumbnail_size_is_found_by_its_pixels(name, seed):
 
 
 def _shrunk_into_corner(side_a: int, ratio: float) -> tuple[np.ndarray, np.ndarray, ImageFeatures, ImageFeatures]:
-    """Features of a ``side_a`` picture and of a 256-px one, and the matrix (working pixels)
-    that puts all of A, shrunk ``ratio`` times, into B's top-left corner."""
+    """The matrix (working pixels) that puts all of A, shrunk ``ratio`` times, into B's
+    top-left corner, its overlap polygon, and the features of A (``side_a`` px) and B (256 px)."""
     rng = np.random.default_rng(0)
     a, b = siblings("chart", rng, n=2, size=(256, 256))
     fa = extract_features(cv2.resize(a, (side_a, side_a)))
