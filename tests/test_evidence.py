@@ -263,3 +263,32 @@ def test_tile_agreement_accepts_contrast_saturated_tiles_but_not_other_data():
     other[:, :64] = np.clip(fresh * 2.0 - 150, 0, 255).astype(np.uint8)
     share_other, _ = tile_agreement(a, other, keep)
     assert share_other < 0.7
+
+
+def test_a_near_miss_is_verified_the_other_way_round():
+    """Which side is the original is what a scan does not know; the check is not symmetric.
+
+    A fluorescence crop rotated 16.6 degrees with its corners filled from the edges passes
+    as "derived from the original" and falls short (agreement < 0.7) as the reverse.
+    """
+    from dupscope.evidence import extract_features, verify_either_way, verify_features
+    from dupscope.generators import generate
+    from dupscope.transforms.derive import derive_with
+
+    orig, _ = generate("fluorescence", np.random.default_rng(3), size=(224, 288))
+    d = derive_with(orig, [("crop", {"x0": 11, "y0": 62, "x1": 208, "y1": 216}), ("jpeg", {"quality": 54}),
+                           ("rotate_small", {"angle": 16.603, "expand": True, "fill": "edge"})])
+    fo, fd = extract_features(orig), extract_features(d.image)
+    assert verify_features(fo, fd).found and not verify_features(fd, fo).found
+    ev = verify_either_way(fd, fo)  # A: the derived picture, B: its original
+    assert ev.found and ev.derived == "a" and ev.to_json()["derived"] == "a"
+    assert ev.shape_a == d.image.shape[:2] and ev.shape_b == orig.shape[:2]
+    # The transform still maps A to B: the inverse of the derivation, within a pixel or two.
+    pts = np.array([[20.0, 30.0], [150.0, 60.0], [90.0, 180.0]])
+    want = cv2.perspectiveTransform(pts[None], np.linalg.inv(d.matrix))[0]
+    got = cv2.perspectiveTransform(pts[None], ev.matrix3())[0]
+    assert np.abs(got - want).max() < 3.0
+    assert ev.rotation_deg == pytest.approx(360 - 16.603, abs=1.0)
+    # The points drawn in the evidence picture lie in their own images.
+    assert ev.points_a[:, 0].max() < d.image.shape[1] and ev.points_b[:, 0].max() < orig.shape[1]
+    assert verify_either_way(fo, fd).derived == "b"

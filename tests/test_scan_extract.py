@@ -73,6 +73,53 @@ def test_split_panels_blot_stacks_are_one_panel_each():
         assert g[1] <= 30  # the whole stack, from its first strip (the letter may join it)
 
 
+def test_split_panels_sparse_panel_in_a_grid_is_joined_from_its_fragments():
+    """A faint blot in a grid of charts: strips and labels, each too small to be a panel.
+
+    The first strip (with its lane labels) is just thicker than a panel's minimum side, so
+    the strips are not a stack to merge; the grid the other panels form says where it is.
+    """
+    rng = np.random.default_rng(3)
+    cells = [blobs(i, 190, 250) for i in range(5)]
+    comp, boxes = composite(cells[:3] + [np.full((190, 250, 3), 255, np.uint8)] + cells[3:], cols=3, gutter=40)
+    x0, y0 = boxes[3][0] + 40, boxes[3][1]
+    for k, (top, h) in enumerate([(0, 52), (66, 36), (116, 36), (166, 24)]):
+        strip = np.full((h, 160), 236, np.uint8)
+        for lane in range(6):
+            strip[h // 2 - 5 : h // 2 + 5, 8 + 25 * lane : 26 + 25 * lane] = rng.integers(60, 150) if k == 0 else 200
+        comp[y0 + top : y0 + top + h, x0 : x0 + 160] = strip[..., None]
+    got = split_panels(comp)
+    assert len(got) == 6
+    # The strips' ground is within the gutter tolerance: the panel is its bands' extent.
+    assert [b for b in got if b not in boxes] == [(x0 + 8, y0 + 21, x0 + 151, y0 + 183)]
+    # Without a grid around it (a hole in a single row), nothing is invented.
+    row, _ = composite(cells[:3], cols=3, gutter=40)
+    assert split_panels(row) == boxes[:3]
+
+
+def test_split_panels_thick_strips_are_panels_and_their_stack_one_more():
+    """Two blot panels side by side, each two strips thick enough to be panels of their own.
+
+    Reuse may take one strip or the whole blot: both are candidates. The strips sit much
+    closer than the panels do; a plain grid (rows as far apart as columns) has no stacks.
+    """
+    rng = np.random.default_rng(1)
+    comp = np.full((260, 560, 3), 255, np.uint8)
+    strips, stacks = [], []
+    for x in (20, 310):
+        for y in (20, 130):
+            strip = np.full((100, 230), 200, np.uint8)
+            for lane in range(6):
+                strip[40:60, 10 + 37 * lane : 35 + 37 * lane] = rng.integers(40, 120)
+            comp[y : y + 100, x : x + 230] = strip[..., None]
+            strips.append((x, y, x + 230, y + 100))
+        stacks.append((x, 20, x + 230, 230))
+    got = split_panels(comp)
+    assert sorted(got[:4]) == sorted(strips) and sorted(got[4:]) == stacks
+    grid, _ = composite([blobs(i) for i in range(4)])
+    assert len(split_panels(grid)) == 4
+
+
 def test_split_panels_caption_does_not_glue_panels():
     """A thin caption line under two panels holds little content: the panels stay apart."""
     comp, boxes = composite([blobs(i) for i in range(2)])
@@ -168,6 +215,8 @@ def make_pdf(path, art: dict) -> None:
     rgba[:40, :, 3] = 0
     p.insert_image(pymupdf.Rect(72, 250, 222, 370), stream=png(rgba))
     p.insert_image(pymupdf.Rect(500, 20, 530, 50), stream=png(blobs(7, 24, 24)))  # icon
+    p.insert_image(pymupdf.Rect(470, 250, 520, 300), stream=png(blobs(8, 48, 48)))  # small, shown small: a logo
+    p.insert_image(pymupdf.Rect(300, 250, 450, 400), stream=png(art["lowres"]))  # small, shown large: a panel
     p2 = doc.new_page()
     for i in range(8):
         p2.draw_rect(pymupdf.Rect(100 + 20 * i, 500 - 15 * i, 112 + 20 * i, 500), color=(0, 0, 0), fill=(0.2, 0.4, 0.8))
@@ -178,7 +227,7 @@ def make_pdf(path, art: dict) -> None:
 
 
 def test_pdf_figures_raster_colourspaces_masks_and_vector(tmp_path):
-    art = {"jpx": blobs(1), "cmyk": blobs(2), "masked": blobs(3)}
+    art = {"jpx": blobs(1), "cmyk": blobs(2), "masked": blobs(3), "lowres": blobs(4, 50, 50)}
     path = tmp_path / "paper.pdf"
     make_pdf(path, art)
     skipped: list = []
@@ -186,8 +235,9 @@ def test_pdf_figures_raster_colourspaces_masks_and_vector(tmp_path):
     assert skipped == []
     raster = [f for f in figs if f.origin["type"] == "raster"]
     vector = [f for f in figs if f.origin["type"] == "vector"]
-    assert len(raster) == 3 and len(vector) == 1  # the icon is filtered
-    jpx, cmyk, masked = raster
+    assert len(raster) == 4 and len(vector) == 1  # the icon and the logo are filtered
+    jpx, cmyk, masked, lowres = raster
+    assert lowres.bbox == (300.0, 250.0, 450.0, 400.0) and lowres.image.shape[:2] == (50, 50)
     assert jpx.page == 1 and jpx.bbox == (72.0, 80.0, 222.0, 200.0)
     assert np.abs(jpx.image.astype(int) - art["jpx"]).mean() < 3
     assert np.abs(cmyk.image.astype(int) - art["cmyk"]).mean() < 40  # via a CMYK profile

@@ -14,7 +14,14 @@ from dupscope.evidence.copy_move import (
 from dupscope.evidence.features import ImageFeatures, extract_features
 from dupscope.evidence.fusion import FusionModel, fit_fusion
 from dupscope.evidence.textmask import text_mask
-from dupscope.evidence.verify import GeometricEvidence, explain, verify_features, verify_pair, verify_pairs
+from dupscope.evidence.verify import (
+    GeometricEvidence,
+    explain,
+    verify_either_way,
+    verify_features,
+    verify_pair,
+    verify_pairs,
+)
 from dupscope.evidence.visualize import evidence_png, visualize
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "extract_features",
     "fit_fusion",
     "text_mask",
+    "verify_either_way",
     "verify_features",
     "verify_pair",
     "verify_pairs",

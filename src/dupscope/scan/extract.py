@@ -22,9 +22,9 @@ from dupscope.io import IMAGE_SUFFIXES, content_hash, load_image
 from dupscope.scan.panels import PanelParams, content_box, split_panels
 
 # Bump when extraction changes, so cached per-document item lists are recomputed.
-EXTRACT_VERSION = 3
+EXTRACT_VERSION = 5
 FIGURE_MAX_SIDE = 2048  # figures are analysed and embedded at most this large
-MIN_FIGURE_SIDE = 64  # smaller embedded images are icons, bullets, logos
+MIN_FIGURE_SIDE = 64  # smaller embedded images are icons, bullets, logos (unless shown large)
 MIN_FILE_SIDE = 32  # a user-given image file smaller than this is refused
 BLANK_STD = 2.0  # a near-uniform picture matches every other one: not a candidate
 

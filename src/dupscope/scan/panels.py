@@ -137,6 +137,30 @@ def _xy_cut(mask: np.ndarray, box: Box, gutter: int, out: list[Box], min_side: f
             _xy_cut(mask, (x0 + s, ty0, x0 + e, ty1), gutter, out, min_side, depth + 1)
 
 
+def _stacks(boxes: list[Box], gutter: int, min_side: float) -> list[Box]:
+    """Columns of panels of one width with gaps much narrower than the figure's gutters.
+
+    A blot panel of two or three thick strips (each a panel of its own to the XY-cut):
+    reuse may take one strip or the whole stack, so the stack is a candidate too. The
+    strips of a stack sit closer than panels side by side do; in a plain grid the rows
+    are as far apart as the columns, and nothing is stacked.
+    """
+    side_gaps = [c[0] - b[2] for b in boxes for c in boxes
+                 if c[0] >= b[2] and min(b[3], c[3]) - max(b[1], c[1]) >= 0.5 * min(b[3] - b[1], c[3] - c[1])]
+    if not side_gaps:
+        return []
+    max_gap = min(min_side / 2, 0.5 * min(side_gaps))
+    tol = max(2, 2 * gutter)
+    runs: list[list[Box]] = []
+    for b in sorted(boxes, key=lambda b: (b[0], b[1])):
+        last = runs[-1][-1] if runs else None
+        if last and abs(last[0] - b[0]) <= tol and abs(last[2] - b[2]) <= tol and 0 <= b[1] - last[3] < max_gap:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return [(min(b[0] for b in r), r[0][1], max(b[2] for b in r), r[-1][3]) for r in runs if len(r) >= 2]
+
+
 def _components(mask: np.ndarray, gutter: int, min_side: int, min_area: float) -> list[Box]:
     """Large, solid connected regions (panels in an irregular layout)."""
     k = max(3, gutter | 1)
@@ -156,6 +180,8 @@ def _components(mask: np.ndarray, gutter: int, min_side: int, min_area: float) -
 @dataclass(frozen=True)
 class _Layout:
     boxes: list[Box]  # leaves of the XY-cut big enough to be panels, in analysis pixels
+    leaves: list[Box]  # every leaf of the XY-cut, panels and fragments alike
+    stacks: list[Box]  # tight stacks of panels (a blot's strips), candidates as a whole too
     mask: np.ndarray
     gutter: int
     min_side: float
@@ -186,7 +212,62 @@ def _layout(img: np.ndarray, params: PanelParams) -> _Layout | None:
     _xy_cut(mask, (0, 0, ww, wh), gutter, leaves, min_side)
     boxes = [b for b in leaves if b[2] - b[0] >= min_side and b[3] - b[1] >= min_side
              and (b[2] - b[0]) * (b[3] - b[1]) >= min_area]
-    return _Layout(boxes, mask, gutter, min_side, min_area, scale, bg)
+    stacks = [b for b in _stacks(boxes, gutter, min_side) if (b[2] - b[0]) * (b[3] - b[1]) < 0.9 * wh * ww]
+    return _Layout(boxes, leaves, stacks, mask, gutter, min_side, min_area, scale, bg)
+
+
+def _bands(spans: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
+    """Cluster 1-D intervals that overlap by half the shorter one; None when bands overlap."""
+    bands: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if bands:
+            bs, be = bands[-1]
+            if min(e, be) - max(s, bs) >= 0.5 * min(e - s, be - bs):
+                bands[-1] = (min(s, bs), max(e, be))
+                continue
+            if s < be:  # straddles two bands: not a grid
+                return None
+        bands.append((s, e))
+    return bands
+
+
+def _grid_cells(lay: _Layout) -> list[Box]:
+    """Panels of a regular grid that the XY-cut broke into fragments.
+
+    A sparse panel on the page's ground (a faint, blurred blot: thin strips with white gaps
+    between them, lane labels, a few cells) falls apart into pieces each too small to be a
+    panel, so the figure seems to have a hole where it sits. When the other panels form
+    rows and columns, a cell of that grid holding no panel but fragments of content is
+    such a panel: the fragments centred in the cell are joined back into one box.
+    """
+    if len(lay.boxes) < 3:
+        return []
+    cols = _bands([(b[0], b[2]) for b in lay.boxes])
+    rows = _bands([(b[1], b[3]) for b in lay.boxes])
+    if cols is None or rows is None or len(cols) < 2 or len(rows) < 2:
+        return []
+
+    def band(v: float, bands: list[tuple[int, int]]) -> int | None:
+        return next((i for i, (s, e) in enumerate(bands) if s <= v < e), None)
+
+    taken = {(band((b[1] + b[3]) / 2, rows), band((b[0] + b[2]) / 2, cols)) for b in lay.boxes}
+    have = set(lay.boxes)
+    out = []
+    for r, (ry0, ry1) in enumerate(rows):
+        for c, (cx0, cx1) in enumerate(cols):
+            if (r, c) in taken:
+                continue
+            parts = [b for b in lay.leaves if b not in have
+                     and cx0 <= (b[0] + b[2]) / 2 < cx1 and ry0 <= (b[1] + b[3]) / 2 < ry1]
+            if not parts:
+                continue
+            box = (min(b[0] for b in parts), min(b[1] for b in parts),
+                   max(b[2] for b in parts), max(b[3] for b in parts))
+            w, h = box[2] - box[0], box[3] - box[1]
+            cell = (cx1 - cx0) * (ry1 - ry0)
+            if w >= lay.min_side and h >= lay.min_side and w * h >= max(lay.min_area, 0.25 * cell):
+                out.append(box)
+    return out
 
 
 def _to_figure(boxes: list[Box], scale: float, shape: tuple[int, ...]) -> list[Box]:
@@ -202,12 +283,15 @@ def _to_figure(boxes: list[Box], scale: float, shape: tuple[int, ...]) -> list[B
 
 
 def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[Box]:
-    """Panel boxes of a composite figure, in reading order; [] when it is one panel."""
+    """Panel boxes of a composite figure, in reading order; [] when it is one panel.
+
+    Tight stacks of panels (a blot panel of thick strips) follow, each as one box too.
+    """
     lay = _layout(img, params)
     if lay is None:
         return []
     wh, ww = lay.mask.shape
-    boxes = lay.boxes
+    boxes = lay.boxes + _grid_cells(lay)
     if len(boxes) < 2:
         comps = _components(lay.mask, lay.gutter, int(lay.min_side), max(lay.min_area, 0.05 * wh * ww))
         boxes = comps if len(comps) >= 2 else []
@@ -217,7 +301,9 @@ def split_panels(img: np.ndarray, params: PanelParams = PanelParams()) -> list[B
     if biggest >= 0.9 * wh * ww:
         return []
     boxes = sorted(boxes, key=lambda b: (b[1] // max(1, lay.gutter * 4), b[0]))[: params.max_panels]
-    return _to_figure(boxes, lay.scale, img.shape)
+    # Stacks come after the panels, so a panel's index does not depend on them.
+    stacks = [b for b in lay.stacks if b not in boxes][: max(0, params.max_panels - len(boxes))]
+    return _to_figure(boxes + stacks, lay.scale, img.shape)
 
 
 def content_box(img: np.ndarray, params: PanelParams = PanelParams(),

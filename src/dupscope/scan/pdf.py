@@ -34,6 +34,10 @@ pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 
 MIN_PLACED_PT = 36.0  # an image shown smaller than half an inch is decoration
+# A low-resolution raster shown large is a panel, not an icon: a reused panel shrunk to
+# ~50 px and enlarged again on the page must not be filtered out with the logos.
+SMALL_RASTER_SIDE = 32
+SMALL_RASTER_MIN_PT = 72.0
 DECORATION_PAGES = 4  # an image on this many pages is a logo or running header
 VECTOR_DPI = 150
 VECTOR_MIN_PT = 60.0
@@ -190,9 +194,10 @@ def pdf_figures(inp: Input, skipped: Skipped) -> Iterator[Figure]:
                 except Exception:  # noqa: BLE001
                     rects = []
                 raster_rects.extend(rects)
-                if xref in decorative or min(width, height) < MIN_FIGURE_SIDE:
+                if xref in decorative or min(width, height) < SMALL_RASTER_SIDE:
                     continue
-                rects = [r for r in rects if min(r.width, r.height) >= MIN_PLACED_PT]
+                min_pt = MIN_PLACED_PT if min(width, height) >= MIN_FIGURE_SIDE else SMALL_RASTER_MIN_PT
+                rects = [r for r in rects if min(r.width, r.height) >= min_pt]
                 if not rects:
                     continue
                 try:

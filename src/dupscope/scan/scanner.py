@@ -595,7 +595,7 @@ class Scanner:
         Keypoints are the costly part (an image is in ~k pairs): each item's are detected
         once, on a thread pool, a chunk of pairs ahead (see :mod:`dupscope.scan.geometry`).
         """
-        from dupscope.evidence.verify import verify_features
+        from dupscope.evidence.verify import verify_either_way
         from dupscope.scan.geometry import KeypointCache
 
         out = probs.copy()
@@ -610,7 +610,7 @@ class Scanner:
                 if fa is not None and fb is not None:
                     try:
                         # Panels are items of their own here: no second panel search.
-                        out[n] = self.fusion.predict(float(probs[n]), verify_features(fa, fb))
+                        out[n] = self.fusion.predict(float(probs[n]), verify_either_way(fa, fb))
                     except (cv2.error, ValueError):  # degenerate panel: keep the verifier's score
                         pass
                 bar.update(1)
