@@ -292,3 +292,27 @@ def test_a_near_miss_is_verified_the_other_way_round():
     # The points drawn in the evidence picture lie in their own images.
     assert ev.points_a[:, 0].max() < d.image.shape[1] and ev.points_b[:, 0].max() < orig.shape[1]
     assert verify_either_way(fo, fd).derived == "b"
+
+
+def test_the_other_way_round_must_do_better_on_content_keypoints(monkeypatch):
+    """A reverse found only on the lenient gates, or agreeing worse, is not taken."""
+    import dupscope.evidence.verify as V
+
+    first = GeometricEvidence(found=False, inliers=9, spread=0.4, agreement=0.83)
+
+    def fake(reverse: GeometricEvidence):
+        calls = iter([first, reverse])
+        monkeypatch.setattr(V, "verify_features", lambda fa, fb, ratio=V.RATIO: next(calls))
+        return V.verify_either_way(None, None)
+
+    labels_only = GeometricEvidence(found=True, inliers=7, spread=0.5, agreement=0.92)  # label-aligned gate
+    assert fake(labels_only) is first
+    worse = GeometricEvidence(found=True, inliers=10, spread=0.45, agreement=0.82)
+    assert fake(worse) is first
+    better = GeometricEvidence(found=True, inliers=10, spread=0.45, agreement=0.90)
+    got = fake(better)
+    assert got.found and got.derived == "a"
+    # Far from an alignment the first way, the other way is not tried at all.
+    seen = []
+    monkeypatch.setattr(V, "verify_features", lambda fa, fb, ratio=V.RATIO: seen.append(fa) or GeometricEvidence(inliers=2))
+    assert not V.verify_either_way("a", "b").found and seen == ["a"]

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.probability:.4f}  {verdict}  (threshold {result.threshold:.3f})")
         if result.transform and result.transform.get("found"):
             t = result.transform
+            which = "B from A" if t.get("derived", "b") == "b" else "A from B"
             print(
-                f"  rotation {t['rotation_deg']:.1f} deg, mirrored {t['mirrored']}, scale {t['scale']:.3f}, "
+                f"  {which}: rotation {t['rotation_deg']:.1f} deg, mirrored {t['mirrored']}, scale {t['scale']:.3f}, "
                 f"crop_box_a {[round(v) for v in t['crop_box_a']]}, inliers {t['inliers']}"
             )
         if args.visualize:

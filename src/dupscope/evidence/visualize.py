@@ -32,7 +32,8 @@ def _label(img: np.ndarray, text: str) -> None:
 def _describe(ev: GeometricEvidence) -> str:
     if not ev.found:
         return f"no derivation found (inliers={ev.inliers}, score={ev.score:.2f})"
-    parts = [f"rot={ev.rotation_deg:g}", f"mirror={'yes' if ev.mirrored else 'no'}", f"scale={ev.scale:.3g}"]
+    parts = ["B from A" if ev.derived == "b" else "A from B",
+             f"rot={ev.rotation_deg:g}", f"mirror={'yes' if ev.mirrored else 'no'}", f"scale={ev.scale:.3g}"]
     if ev.grayscale:
         parts.append("grayscale")
     if ev.inverted:
