@@ -25,7 +25,7 @@ Transform convention (shared with :mod:`dupscope.transforms`):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import cv2
@@ -545,20 +545,12 @@ def verify_either_way(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RA
 
 def _as_a_to_b(rev: GeometricEvidence) -> GeometricEvidence:
     """Evidence found as "A from B" re-expressed with A and B in their places."""
-    ev = GeometricEvidence(**{f: getattr(rev, f) for f in rev.__dataclass_fields__})
-    ev.derived = "a"
-    ev.shape_a, ev.shape_b = rev.shape_b, rev.shape_a
-    ev.points_a, ev.points_b = rev.points_b, rev.points_a
+    ev = replace(rev, derived="a", shape_a=rev.shape_b, shape_b=rev.shape_a,
+                 points_a=rev.points_b, points_b=rev.points_a)
     m = rev.matrix3()
     if m is None:
         return ev
-    m = np.linalg.inv(m)  # B -> A became A -> B
-    rot, mirrored, scale = G.decompose(m)
-    if abs(rot - round(rot)) < 0.05:
-        rot = float(round(rot)) % 360.0
-    ev.rotation_deg, ev.mirrored, ev.scale = round(float(rot), 3), bool(mirrored), round(float(scale), 5)
-    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m, ev.shape_a, ev.shape_b)]
-    ev.matrix = [[round(float(v), 6) for v in row] for row in m[:2]]
+    _set_transform(ev, np.linalg.inv(m))  # B -> A became A -> B
     if rev.overlap_fraction is not None:  # the same overlap, as a share of A instead of B
         area_a, area_b = float(ev.shape_a[0] * ev.shape_a[1]), float(ev.shape_b[0] * ev.shape_b[1])
         ev.overlap_fraction = round(min(1.0, rev.overlap_fraction * area_b / area_a), 4)
@@ -818,14 +810,7 @@ def _describe(
     """Fill the transform fields of a found pair (original pixels) from the working fit."""
     sa = G.scaling_about_edges(*fa.factor)
     sb = G.scaling_about_edges(*fb.factor)
-    m_orig = np.linalg.inv(sb) @ m3 @ sa
-    rot, mirrored, scale = G.decompose(m_orig)
-    if abs(rot - round(rot)) < 0.05:  # report exact right angles cleanly
-        rot = float(round(rot)) % 360.0
-    ev.rotation_deg = round(float(rot), 3)
-    ev.mirrored = bool(mirrored)
-    ev.scale = round(float(scale), 5)
-    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m_orig, fa.orig_shape, fb.orig_shape)]
+    _set_transform(ev, np.linalg.inv(sb) @ m3 @ sa)
     poly_o = G.apply_matrix(np.linalg.inv(sa), poly) if len(poly) else poly
     area = float(cv2.contourArea(poly_o.astype(np.float32))) if len(poly_o) >= 3 else 0.0
     ev.overlap_fraction = round(min(1.0, area / float(fa.orig_shape[0] * fa.orig_shape[1])), 4)
@@ -833,7 +818,18 @@ def _describe(
     ev.inverted = photo.inverted
     ev.contrast = round(photo.contrast, 4)
     ev.brightness = round(photo.brightness, 3)
-    ev.matrix = [[round(float(v), 6) for v in row] for row in m_orig[:2]]
+
+
+def _set_transform(ev: GeometricEvidence, m: np.ndarray) -> None:
+    """The geometric fields from an A -> B matrix in original pixels (``ev``'s shapes)."""
+    rot, mirrored, scale = G.decompose(m)
+    if abs(rot - round(rot)) < 0.05:  # report exact right angles cleanly
+        rot = float(round(rot)) % 360.0
+    ev.rotation_deg = round(float(rot), 3)
+    ev.mirrored = bool(mirrored)
+    ev.scale = round(float(scale), 5)
+    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m, ev.shape_a, ev.shape_b)]
+    ev.matrix = [[round(float(v), 6) for v in row] for row in m[:2]]
 
 
 def verify_pair(
@@ -886,9 +882,7 @@ def _embed_panel(ev: GeometricEvidence, side: str, offset: tuple[int, int], shap
     if ev.matrix is None:
         return ev
     m = ev.matrix3()
-    m = m @ np.linalg.inv(t) if side == "a" else t @ m
-    ev.matrix = [[round(float(v), 6) for v in row] for row in m[:2]]
-    ev.crop_box_a = [round(float(v), 2) for v in G.source_box(m, shape_a, shape_b)]
+    _set_transform(ev, m @ np.linalg.inv(t) if side == "a" else t @ m)
     if side == "a" and ev.overlap_fraction is not None:
         share = panel_shape[0] * panel_shape[1] / float(shape_a[0] * shape_a[1])
         ev.overlap_fraction = round(ev.overlap_fraction * share, 4)
