@@ -73,6 +73,23 @@ def test_degraded_copy_is_found_only_with_the_dense_fallback(name):
     assert ev.inliers == 0  # no keypoint evidence is claimed
 
 
+def test_a_sheared_dense_fit_is_no_evidence_either_way(monkeypatch):
+    """A dense fit must be an editor's geometry: with no shear allowed at all, the copy
+    the fallback finds above is rejected both ways round and flagged as sheared."""
+    rng = np.random.default_rng(5)
+    a, _ = siblings("western_blot", rng, n=2, size=(288, 224))
+    b = degrade(np.ascontiguousarray(np.rot90(a)), rng)
+    fa, fb = extract_features(a), extract_features(b)
+    assert V.verify_either_way(fa, fb).found
+    monkeypatch.setattr(V, "DENSE_MAX_SKEW", 0.0)
+    tried = []
+    real = V.verify_features
+    monkeypatch.setattr(V, "verify_features", lambda x, y, **kw: tried.append(x is fb) or real(x, y, **kw))
+    ev = V.verify_either_way(fa, fb)
+    assert not ev.found and ev.sheared and ev.detector != "dense"
+    assert tried == [False, True]  # the other way round was tried
+
+
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_degraded_sibling_is_not_found(name):
     rng = np.random.default_rng(5)
@@ -109,15 +126,18 @@ def test_a_crop_pushed_into_saturation_agrees_in_either_order(order):
 
 @pytest.mark.parametrize("name,seed", [("western_blot", 2), ("heatmap", 2), ("chart", 2)])
 def test_a_panel_shrunk_to_thumbnail_size_is_found_by_its_pixels(name, seed):
-    """A 256-px panel resized to 82 x 77 and blurred: no keypoints survive, and the whole
+    """A 256-px panel resized to 82 x 77 and blurred: few keypoints survive, and the whole
     copy holds 6,300 pixels. A fixed floor of 32 tiles' worth (8,192) lost it (corpus
-    seed 4, #23); the catalogue's smallest resize is 0.3x."""
+    seed 4, #23); the catalogue's smallest resize is 0.3x. The pixels alone must decide
+    (an affine through the few surviving keypoints may find it too)."""
     rng = np.random.default_rng(seed)
     a, _ = siblings(name, rng, n=2, size=(256, 256))
     b = cv2.GaussianBlur(O.resize(a, 0.32, 0.30), (0, 0), 1.5)
     assert b.shape[:2] == (77, 82)
-    ev = verify_features(extract_features(a), extract_features(b))
-    assert ev.found and ev.detector == "dense"
+    fa, fb = extract_features(a), extract_features(b)
+    assert verify_features(fa, fb).found
+    ev = V._verify_dense(fa, fb)
+    assert ev is not None and ev.found and ev.detector == "dense"
     assert ev.scale == pytest.approx(0.31, abs=0.03)
 
 

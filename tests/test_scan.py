@@ -251,3 +251,22 @@ def test_geometry_budget_per_image():
     got = S._geometry_todo(keys2, probs2)
     # The confident pair is checked and uses a slot; the weakest of the rest are not.
     assert got == list(range(per - 1)) + [len(probs2) - 1]
+
+
+def test_whole_composites_match_only_with_a_matching_part():
+    """Two composites on one grid agree along their panel frames; a copy's panels match too."""
+    from dupscope.scan import scanner as S
+
+    def fig(doc: int, panels: int) -> list[Item]:
+        out = [Item(f"{doc}.pdf", 1, (0, 0, 200, 100), None, "F1", {}, None, f"h{doc}", doc=doc)]
+        out += [Item(f"{doc}.pdf", 1, (100 * k, 0, 100 * k + 90, 100), k, "F1", {}, (0, 0, 90, 100), f"h{doc}{k}", doc=doc)
+                for k in range(panels)]
+        return out
+
+    items = fig(1, 2) + fig(2, 2) + fig(3, 0) + fig(4, 0)  # 0-2, 3-5 split; 6 and 7 single images
+    keys = [(0, 3), (1, 4), (2, 5), (6, 7), (0, 6)]
+    cand = {k: [k] for k in keys}
+    probs = np.array([0.95, 0.2, 0.3, 0.9, 0.9])
+    assert S._layout_only(keys, probs, cand, items, 0.7) == {(0, 3)}
+    probs[2] = S.PART_SUPPORT  # one pair of panels vouches for the figures
+    assert S._layout_only(keys, probs, cand, items, 0.7) == set()

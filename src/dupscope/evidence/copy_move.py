@@ -108,9 +108,17 @@ def _fine(gray: np.ndarray) -> np.ndarray:
 
 
 def _texture_ncc(gray: np.ndarray, m3: np.ndarray, src_pts: np.ndarray, pad: float) -> float:
-    """Correlation of fine texture between the target region and the moved source."""
+    """Correlation of fine texture between the target region and the moved source.
+
+    Measured over the flatter half of the region: the edges of structures rendered twice
+    (a gel's two marker lanes, one ladder drawn in each) have the same fine detail
+    without any grain in common, and put the whole region at 0.86; their flat half
+    correlates at 0.78, a pasted region's at 0.98 or more.
+    """
     h, w = gray.shape
     fine = _fine(gray)
+    smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 2.0)
+    edges = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
     moved = cv2.warpAffine(fine, m3[:2], (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
     valid = cv2.warpAffine(np.ones((h, w), np.uint8), m3[:2], (w, h), flags=cv2.INTER_NEAREST)
     tgt = G.apply_matrix(m3, src_pts)
@@ -122,8 +130,10 @@ def _texture_ncc(gray: np.ndarray, m3: np.ndarray, src_pts: np.ndarray, pad: flo
     a = fine[y0:y1, x0:x1]
     b = moved[y0:y1, x0:x1]
     v = valid[y0:y1, x0:x1] > 0
-    if v.sum() < 30:
+    if v.sum() < 60:
         return 0.0
+    e = edges[y0:y1, x0:x1]
+    v &= e <= np.median(e[v])
     a, b = a[v].astype(np.float64), b[v].astype(np.float64)
     # Clean renderings (flat fills with crisp edges) repeat exactly by design; without
     # grain across the region there is nothing that tells a paste from a repeat.

@@ -66,6 +66,23 @@ def decompose(m: np.ndarray) -> tuple[float, bool, float]:
     return angle, mirrored, math.sqrt(abs(det))
 
 
+def skew(m: np.ndarray) -> float:
+    """|cos| of the angle between the rows, or between the columns if they are squarer.
+
+    An editor's geometry (mirror, right-angle and small rotations, crop, one resize that
+    may change the aspect ratio, in either order) maps A to B by ``S @ Q`` or ``Q @ S``
+    with ``Q`` orthogonal and ``S`` diagonal: its rows or its columns are orthogonal, and
+    the skew is 0. A sheared fit is no such edit.
+    """
+    lin = np.asarray(m, dtype=np.float64)[:2, :2]
+
+    def cos(u: np.ndarray, v: np.ndarray) -> float:
+        n = float(np.linalg.norm(u) * np.linalg.norm(v))
+        return abs(float(u @ v)) / n if n > 0 else 1.0
+
+    return min(cos(lin[0], lin[1]), cos(lin[:, 0], lin[:, 1]))
+
+
 def source_box(m: np.ndarray, shape_a: tuple[int, int], shape_b: tuple[int, int]) -> list[float]:
     """Region of A (pixel-edge box) that B shows: B's outer corners through M^-1, clipped."""
     hb, wb = shape_b[:2]
