@@ -1,9 +1,10 @@
 """Fusing the siamese probability with geometric evidence into one calibrated probability.
 
 A logistic model on ``[logit(p), log1p(inliers), spread, agreement, found]``, the
-geometric terms zero unless the evidence was found. The weights are constrained to be non-negative, so more geometric support or a higher
-network probability can never *lower* the fused probability (an editor must be able to
-trust that monotonicity), and the parameters are plain floats for the checkpoint config.
+geometric terms zero unless the evidence was found. The weights are constrained to be
+non-negative, so more geometric support or a higher network probability can never *lower*
+the fused probability (an editor must be able to trust that monotonicity), and the
+parameters are plain floats for the checkpoint config.
 """
 
 from __future__ import annotations
