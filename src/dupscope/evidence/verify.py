@@ -684,7 +684,8 @@ DENSE_MAX_TILT = 25.0
 # other's. Derived pairs the dense path found fit with a skew of 0.004 at most in the
 # direction taken (validation split; planted events of corpus seeds 0-9; one of them,
 # seed 7 #9, fitted at 0.0085 the other way, see verify_either_way), sibling blot strips
-# and a gel against a blot with 0.011 to 0.041 (fresh corpus seed 9, session 10).
+# and a gel against a blot with 0.011 to 0.041 (fresh corpus seed 9, session 10). Little
+# margin: a blurred gel crop found the other way round fits at 0.0075 (seed 10 #15).
 DENSE_MAX_SKEW = 0.008
 
 

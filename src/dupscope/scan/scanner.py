@@ -197,8 +197,9 @@ def _geometry_todo(keys: list[tuple[int, int]], probs: np.ndarray) -> list[int]:
 
     Geometry costs 1-20 ms a pair (keypoints are detected once per item), the head
     microseconds: an image is in its own k pairs and in others' (up to about 2k), and
-    checking all of them for keypoint-rich figures would cost more than encoding them. On the seed-1 corpus a budget of 12 lost a heatmap copy once framed
-    figures gained body items (more same-style candidates per image); 20 recovered it.
+    checking all of them for keypoint-rich figures would cost more than encoding them.
+    On the seed-1 corpus a budget of 12 lost a heatmap copy once framed figures gained
+    body items (more same-style candidates per image); 20 recovered it.
     Gels have many same-style siblings: a plain crop of one ranked 21st for both of its
     images (verifier 0.43, fresh corpus seed 10), and a copy on seed 6 fell outside 20
     too; 30 (the default k) finds both and checks about 35% more pairs.
