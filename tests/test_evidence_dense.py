@@ -181,3 +181,24 @@ def test_pixels_alone_decide_only_at_comparable_scales(side_a, ratio, accepted):
     m3, poly, fa, fb = _shrunk_into_corner(side_a, ratio)
     assert V._cover(m3, poly, fa, fb) > 0.95
     assert V._pixel_case(1.0, 200, m3, poly, fa, fb) is accepted
+
+
+@pytest.mark.parametrize("name", ["starfield", "fluorescence"])
+def test_twin_similarity_tells_a_marked_up_copy_from_a_sibling(name):
+    """Whole-thumbnail correlation over the eight rotations/flips: what earns a scan
+    candidate the head underrates its geometric check (a star field with an arrow)."""
+    from dupscope.evidence.dense import twin_similarity, twin_views
+    from dupscope.scan.scanner import GEOMETRY_TWIN
+
+    def views(img: np.ndarray):
+        return twin_views(_thumb(img))
+
+    for seed in range(3):
+        a, sib = siblings(name, np.random.default_rng(seed), 2, size=(288, 224))
+        marked = O.arrow(a, 60, 128, 14, 109, [0, 0, 0], 2, 0.3)
+        turned = np.ascontiguousarray(np.rot90(marked)[:, ::-1])  # rotated and mirrored
+        assert twin_similarity(views(a), views(turned)) >= GEOMETRY_TWIN
+        assert twin_similarity(views(turned), views(a)) >= GEOMETRY_TWIN
+        assert twin_similarity(views(a), views(sib)) < GEOMETRY_TWIN - 0.2
+        # A crop changes the aspect: no view compares, whatever the content.
+        assert twin_similarity(views(a), views(a[:150])) == 0.0

@@ -270,3 +270,29 @@ def test_whole_composites_match_only_with_a_matching_part():
     assert S._layout_only(keys, probs, cand, items, 0.7) == {(0, 3)}
     probs[2] = S.PART_SUPPORT  # one pair of panels vouches for the figures
     assert S._layout_only(keys, probs, cand, items, 0.7) == set()
+
+
+def test_whole_picture_twins_outside_the_budget_are_checked():
+    """A candidate left out by the budget is checked when its thumbnails correlate as
+    wholes; an unrelated one is not, nor is a pair whose keypoints were never detected."""
+    from dupscope.evidence.dense import twin_views
+    from dupscope.scan import scanner as S
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (48, 36)).astype(np.uint8)
+    thumbs = {"a": base, "b": np.clip(base.astype(int) + 3, 0, 255).astype(np.uint8)[:, ::-1],
+              "c": rng.integers(0, 255, (48, 36)).astype(np.uint8)}
+
+    class It:
+        def __init__(self, h: str):
+            self.hash = h
+
+    class Cache:  # what KeypointCache.twin_views answers: None for items never detected
+        def twin_views(self, it):
+            return twin_views(thumbs[it.hash]) if it.hash in thumbs else None
+
+    items = [It("a"), It("b"), It("c"), It("d")]
+    keys = [(0, 1), (0, 2), (1, 3), (0, 3)]
+    cand = {k: [k] for k in keys}
+    assert S._twins_outside(keys, cand, items, set(), Cache()) == [0]
+    assert S._twins_outside(keys, cand, items, {0}, Cache()) == []  # already checked

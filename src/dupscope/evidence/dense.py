@@ -25,6 +25,7 @@ from dupscope.transforms import geometry as G
 
 THUMB = 96  # long side of the thumbnail kept with an image's features
 COARSE = 32  # long side of the coarse search
+TWIN = 16  # side of the squashed views compared by twin_similarity
 ANGLES = (0.0, -5.0, 5.0, -10.0, 10.0, -15.0, 15.0, -20.0, 20.0)
 CROP_FRACTIONS = (0.6, 0.8, 1.0)  # window side as a share of the bigger image
 # |Correlation| at COARSE pixels a hypothesis needs to be refined. Validation split:
@@ -72,6 +73,35 @@ _D8 = _dihedral()
 def _centred(shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     return G.translation(-(w - 1) / 2.0, -(h - 1) / 2.0)
+
+
+def twin_views(thumb: np.ndarray, side: int = TWIN) -> tuple[np.ndarray, np.ndarray]:
+    """A thumbnail's eight rotations/flips squashed to ``side`` x ``side``: (8, side*side)
+    zero-mean unit rows (fp16: 4 KB an image), and each view's aspect (height / width),
+    for :func:`twin_similarity`."""
+    rows, aspects = [], []
+    for k in range(4):
+        r = np.rot90(thumb, k)
+        for v in (r, r[:, ::-1]):
+            x = cv2.resize(np.ascontiguousarray(v), (side, side), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+            x -= x.mean()
+            n = float(np.linalg.norm(x))
+            rows.append(x / n if n > 1e-3 else np.zeros_like(x))
+            aspects.append(v.shape[0] / v.shape[1])
+    return np.stack(rows).astype(np.float16), np.asarray(aspects)
+
+
+def twin_similarity(va: tuple[np.ndarray, np.ndarray], vb: tuple[np.ndarray, np.ndarray],
+                    max_aspect: float = 0.1) -> float:
+    """Best |correlation| of A's upright view with B's eight, among views of B whose aspect
+    is A's within ``max_aspect`` (log ratio); 0 when none is.
+
+    Whole-picture evidence for microseconds a pair: a copy with an overlay, a contrast
+    change or a re-save stays near 1, siblings do not (their content moves)."""
+    ok = np.abs(np.log(vb[1] / va[1][0])) <= max_aspect
+    if not ok.any():
+        return 0.0
+    return float(np.abs(vb[0][ok].astype(np.float32) @ va[0][0].astype(np.float32)).max())
 
 
 @lru_cache(maxsize=256)

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
+from dupscope.evidence.dense import twin_views
 from dupscope.evidence.features import ImageFeatures, extract_features, working_pixels
 
 PACKED_BUDGET = 1 << 30  # bytes of packed keypoints kept during one scan
@@ -45,6 +46,7 @@ class KeypointCache:
         self._packed: OrderedDict[str, ImageFeatures | None] = OrderedDict()
         self._full: OrderedDict[str, ImageFeatures] = OrderedDict()
         self._items: dict[str, object] = {}
+        self._twins: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # 4 KB an item, evicted with its keypoints
         self.detected = 0  # detections run (a re-detection after eviction counts again)
 
     def prefetch(self, items: Iterable) -> None:
@@ -76,11 +78,22 @@ class KeypointCache:
             self._packed.move_to_end(it.hash)
         return None if f is None else f.unpacked()
 
+    def twin_views(self, it) -> tuple[np.ndarray, np.ndarray] | None:
+        """:func:`~dupscope.evidence.dense.twin_views` of an item already detected (None
+        otherwise: this never detects)."""
+        if it.hash not in self._twins:
+            f = self._packed.get(it.hash)
+            if f is None or f.thumb is None:
+                return None
+            self._twins[it.hash] = twin_views(f.thumb)
+        return self._twins[it.hash]
+
     def _put(self, h: str, f: ImageFeatures | None) -> None:
         self._packed[h] = f
         self._bytes += f.nbytes if f is not None else 0
         while self._bytes > self._budget and len(self._packed) > 1:
-            _, old = self._packed.popitem(last=False)
+            h_old, old = self._packed.popitem(last=False)
+            self._twins.pop(h_old, None)
             self._bytes -= old.nbytes if old is not None else 0
 
     def _restorer(self, h: str) -> Callable[[], ImageFeatures]:
