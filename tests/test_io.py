@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from dupscope.errors import ImageLoadError
-from dupscope.io import content_hash, load_image
+from dupscope.io import content_hash, dihedral_equal, dihedral_key, load_image
 
 
 def _save(img: Image.Image, path, **kw):
@@ -90,3 +90,23 @@ def test_arrays_and_content_hash(textured):
     other = textured.copy()
     other[0, 0, 0] ^= 1
     assert content_hash(other) != content_hash(textured)
+
+
+@pytest.mark.parametrize("shape", [(40, 70, 3), (601, 517, 3)])  # below and above the 256 sample grid
+def test_dihedral_key_is_shared_by_every_rotation_and_flip(shape):
+    img = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    views = [np.ascontiguousarray(v) for k in range(4) for v in (np.rot90(img, k), np.rot90(img, k)[:, ::-1])]
+    assert len({content_hash(v) for v in views}) == 8  # plain hashes tell the views apart
+    assert {dihedral_key(v) for v in views} == {dihedral_key(img)}
+    assert all(dihedral_equal(img, v) for v in views)
+    other = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    assert dihedral_key(other) != dihedral_key(img) and not dihedral_equal(img, other)
+
+
+def test_dihedral_key_collision_is_caught_by_the_full_comparison():
+    """The key samples a large picture on a grid: a pixel between grid points can differ."""
+    img = np.random.default_rng(2).integers(0, 256, (600, 600, 3), dtype=np.uint8)
+    edited = img.copy()
+    edited[1, 1] ^= 0xFF  # the grid's stride is 3 here, so (1, 1) is not sampled
+    assert dihedral_key(edited) == dihedral_key(img)
+    assert not dihedral_equal(img, edited) and not dihedral_equal(img, np.rot90(edited))

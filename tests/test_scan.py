@@ -296,3 +296,32 @@ def test_whole_picture_twins_outside_the_budget_are_checked():
     cand = {k: [k] for k in keys}
     assert S._twins_outside(keys, cand, items, set(), Cache()) == [0]
     assert S._twins_outside(keys, cand, items, {0}, Cache()) == []  # already checked
+
+
+def smooth_blob(cx: float, cy: float, h: int = 90, w: int = 120) -> np.ndarray:
+    """A soft off-centre spot: almost no keypoints, so no geometric fit can vouch for a copy."""
+    yy, xx = np.mgrid[:h, :w]
+    g = np.exp(-(((xx - cx) / 30.0) ** 2 + ((yy - cy) / 20.0) ** 2))
+    return np.stack([40 + 200 * g, 30 + 120 * g, 90 + 60 * g], -1).astype(np.uint8)
+
+
+def test_rotated_and_mirrored_pixel_exact_copies_short_cut_to_one(verifier, tmp_path):
+    """Exact copies up to a rotation/flip are matched by pixels, whatever the model says;
+    a sibling (the spot moved by a few pixels) is not."""
+    src = smooth_blob(40, 35)
+    files = {"orig.png": src, "mirror.png": src[:, ::-1], "turned.png": np.rot90(src),
+             "sibling.png": smooth_blob(44, 38)}
+    for name, img in files.items():
+        Image.fromarray(np.ascontiguousarray(img)).save(tmp_path / name)
+    doc = pymupdf.open()
+    doc.new_page().insert_image(pymupdf.Rect(72, 72, 252, 207), stream=png(np.ascontiguousarray(src[::-1])))
+    doc.save(tmp_path / "paper.pdf")
+    inputs = [tmp_path / n for n in files] + [tmp_path / "paper.pdf"]
+    res = Scanner(verifier, threshold=0.999999, copy_move=False).scan(inputs, tmp_path / "out")
+    pairs = {frozenset((m.a.source.split("/")[-1], m.b.source.split("/")[-1])): m for m in res.matches}
+    copies = {"orig.png", "mirror.png", "turned.png", "paper.pdf"}
+    for a in copies:
+        for b in copies - {a}:
+            m = pairs[frozenset((a, b))]
+            assert m.exact and m.probability == 1.0 and m.kind == "cross_document"
+    assert not any("sibling.png" in p for p in pairs)

@@ -12,6 +12,8 @@ from dupscope.io.images import (
     ImageInput,
     as_rgb_array,
     content_hash,
+    dihedral_equal,
+    dihedral_key,
     is_image_path,
     load_image,
 )
@@ -22,6 +24,8 @@ __all__ = [
     "ImageInput",
     "as_rgb_array",
     "content_hash",
+    "dihedral_equal",
+    "dihedral_key",
     "is_image_path",
     "load_image",
 ]

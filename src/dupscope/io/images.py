@@ -36,6 +36,38 @@ def content_hash(img: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def dihedral_views(img: np.ndarray):
+    """The 8 rotations/flips of an array (numpy views, no copies): identity first."""
+    for k in range(4):
+        r = np.rot90(img, k)
+        yield r
+        yield r[:, ::-1]
+
+
+def dihedral_key(img: np.ndarray, grid: int = 256) -> str:
+    """The same key for an image and every rotation/flip of it: a short-cut for
+    pixel-exact mirrored or rotated copies, which have no other exact signature.
+
+    Each view is sampled on a strided grid of at most ``grid`` x ``grid`` pixels (the
+    full picture below that size), so a 2048-pixel figure costs about what a 256-pixel
+    panel does. The sample can collide for pictures that differ between its pixels:
+    confirm a shared key with :func:`dihedral_equal` before calling two pictures equal.
+    """
+    best = ""
+    for v in dihedral_views(img):
+        sy, sx = -(-v.shape[0] // grid), -(-v.shape[1] // grid)
+        h = content_hash(v[::sy, ::sx])
+        h = f"{h}:{v.shape[0]}x{v.shape[1]}"
+        if not best or h < best:
+            best = h
+    return best
+
+
+def dihedral_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b`` is exactly ``a`` up to a rotation by 90-degree steps and a flip."""
+    return any(v.shape == b.shape and np.array_equal(v, b) for v in dihedral_views(a))
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr

@@ -18,11 +18,11 @@ import numpy as np
 from PIL import Image
 
 from dupscope.errors import ImageLoadError
-from dupscope.io import IMAGE_SUFFIXES, content_hash, load_image
+from dupscope.io import IMAGE_SUFFIXES, content_hash, dihedral_key, load_image
 from dupscope.scan.panels import PanelParams, content_box, split_panels
 
 # Bump when extraction changes, so cached per-document item lists are recomputed.
-EXTRACT_VERSION = 5
+EXTRACT_VERSION = 6  # 6: items carry a rotation/flip-invariant key (dkey)
 FIGURE_MAX_SIDE = 2048  # figures are analysed and embedded at most this large
 MIN_FIGURE_SIDE = 64  # smaller embedded images are icons, bullets, logos (unless shown large)
 MIN_FILE_SIDE = 32  # a user-given image file smaller than this is refused
@@ -64,6 +64,7 @@ class Item:
     doc: int = -1  # document id in the store
     indexed: bool = False  # from the database rather than this scan
     extra: dict[str, Any] = field(default_factory=dict)
+    dkey: str = ""  # the same for every rotation/flip of these pixels (see io.dihedral_key)
 
     def key(self) -> tuple:
         return (self.source, self.page or 0, self.figure, -1 if self.panel is None else self.panel)
@@ -183,7 +184,8 @@ def figure_items(
     fig: Figure, source: str, params: PanelParams = PanelParams()
 ) -> list[tuple[Item, np.ndarray]]:
     """The figure itself and each of its panels (or its framed body), with their pixels."""
-    out = [(Item(source, fig.page, fig.bbox, None, fig.figure, fig.origin, None, content_hash(fig.image)), fig.image)]
+    out = [(Item(source, fig.page, fig.bbox, None, fig.figure, fig.origin, None, content_hash(fig.image),
+                 dkey=dihedral_key(fig.image)), fig.image)]
     boxes = split_panels(fig.image, params)
     if not boxes:
         body = content_box(fig.image, params)
@@ -192,7 +194,8 @@ def figure_items(
         crop = np.ascontiguousarray(fig.image[box[1] : box[3], box[0] : box[2]])
         if _is_blank(crop):
             continue
-        item = Item(source, fig.page, _panel_bbox(fig, box), i, fig.figure, fig.origin, box, content_hash(crop))
+        item = Item(source, fig.page, _panel_bbox(fig, box), i, fig.figure, fig.origin, box, content_hash(crop),
+                    dkey=dihedral_key(crop))
         out.append((item, crop))
     return out
 

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE TABLE IF NOT EXISTS items (
     doc INTEGER NOT NULL REFERENCES docs(id) ON DELETE CASCADE,
     idx INTEGER NOT NULL,
-    data TEXT NOT NULL,          -- JSON: page, bbox, panel, figure, origin, pbox
+    data TEXT NOT NULL,          -- JSON: page, bbox, panel, figure, origin, pbox, dkey
     hash TEXT NOT NULL,
     PRIMARY KEY (doc, idx)
 );
@@ -243,12 +243,12 @@ class _Tx:
 
 def _item_data(it: Item) -> dict:
     return {"page": it.page, "bbox": list(it.bbox), "panel": it.panel, "figure": it.figure,
-            "origin": it.origin, "pbox": None if it.pbox is None else list(it.pbox)}
+            "origin": it.origin, "pbox": None if it.pbox is None else list(it.pbox), "dkey": it.dkey}
 
 
 def _item_from(d: dict, h: str, source: str, doc: int) -> Item:
     return Item(source, d["page"], tuple(d["bbox"]), d["panel"], d["figure"], d["origin"],
-                None if d["pbox"] is None else tuple(d["pbox"]), h, doc=doc)
+                None if d["pbox"] is None else tuple(d["pbox"]), h, doc=doc, dkey=d.get("dkey", ""))
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> None:
