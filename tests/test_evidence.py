@@ -351,3 +351,49 @@ def test_sheared_fits_are_not_an_editors_geometry():
     # with a skew of 0.011-0.041.
     slight = np.array([[1.0, 0.02, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     assert V._plausible(slight) and G.skew(slight) > V.DENSE_MAX_SKEW
+
+
+def test_monotone_curve_keeps_the_order_of_levels():
+    from dupscope.evidence.verify import monotone_curve
+
+    levels = np.arange(4.0, 256.0, 8.0)
+    counts = np.full(levels.shape, 100.0)
+    gamma = 255.0 * (levels / 255.0) ** 0.6
+    assert np.allclose(monotone_curve(gamma, counts), gamma)
+    assert np.allclose(monotone_curve(255.0 - gamma, counts), 255.0 - gamma)  # an inversion
+    shuffled = np.random.default_rng(0).permutation(gamma)  # levels sent anywhere: no edit does that
+    fit = monotone_curve(shuffled, counts)
+    assert np.all(np.diff(fit) >= 0) or np.all(np.diff(fit) <= 0)
+    assert np.abs(fit - shuffled).mean() > 30
+
+
+def _coolwarm_grid(seed: int, cell: int = 40) -> np.ndarray:
+    """A correlation heatmap's cells: a diverging map whose two ends have nearly one grey level."""
+    import matplotlib
+
+    v = np.clip(np.random.default_rng(seed).normal(0, 0.5, (6, 6)), -1, 1)
+    v = (v + v.T) / 2
+    np.fill_diagonal(v, 1.0)
+    rgb = (matplotlib.colormaps["coolwarm"]((v + 1) / 2)[..., :3] * 255).astype(np.uint8)
+    return np.ascontiguousarray(np.kron(rgb, np.ones((cell, cell, 1), np.uint8)))
+
+
+def test_colour_tiles_tell_heatmap_siblings_from_a_copy(monkeypatch):
+    import io as _io
+
+    from PIL import Image
+
+    import dupscope.evidence.verify as V
+
+    x, sibling = _coolwarm_grid(1), _coolwarm_grid(2)
+    buf = _io.BytesIO()
+    Image.fromarray(np.clip(255 * (x / 255.0) ** 0.8, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=40)
+    copy = np.asarray(Image.open(buf).convert("RGB"))
+    keep = np.ones(x.shape[:2], bool)
+    blur = lambda img: cv2.GaussianBlur(img, (0, 0), 1.5)  # noqa: E731
+    agree_copy, n = V._colour_agreement(blur(x), blur(copy), keep)
+    assert agree_copy >= 0.97 and n >= 100  # gamma and JPEG: each channel still one rising curve
+    assert V._colour_agreement(blur(x), blur(sibling), keep)[0] < 0.5
+    # Without the monotone constraint a lookup sends each cell colour wherever the sibling has it.
+    monkeypatch.setattr(V, "MONOTONE", False)
+    assert V._colour_agreement(blur(x), blur(sibling), keep)[0] > 0.8
