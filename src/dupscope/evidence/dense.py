@@ -21,6 +21,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from dupscope.io.images import dihedral_views
 from dupscope.transforms import geometry as G
 
 THUMB = 96  # long side of the thumbnail kept with an image's features
@@ -80,14 +81,12 @@ def twin_views(thumb: np.ndarray, side: int = TWIN) -> tuple[np.ndarray, np.ndar
     zero-mean unit rows (fp16: 4 KB an image), and each view's aspect (height / width),
     for :func:`twin_similarity`."""
     rows, aspects = [], []
-    for k in range(4):
-        r = np.rot90(thumb, k)
-        for v in (r, r[:, ::-1]):
-            x = cv2.resize(np.ascontiguousarray(v), (side, side), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-            x -= x.mean()
-            n = float(np.linalg.norm(x))
-            rows.append(x / n if n > 1e-3 else np.zeros_like(x))
-            aspects.append(v.shape[0] / v.shape[1])
+    for v in dihedral_views(thumb):
+        x = cv2.resize(np.ascontiguousarray(v), (side, side), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+        x -= x.mean()
+        n = float(np.linalg.norm(x))
+        rows.append(x / n if n > 1e-3 else np.zeros_like(x))
+        aspects.append(v.shape[0] / v.shape[1])
     return np.stack(rows).astype(np.float16), np.asarray(aspects)
 
 
