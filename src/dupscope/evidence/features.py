@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from dupscope.evidence.dense import thumbnail
+from dupscope.evidence.points import point_sources
 from dupscope.evidence.textmask import text_mask
 from dupscope.io import load_image
 
@@ -68,6 +69,9 @@ class ImageFeatures:
     # Gray thumbnail (long side ``dense.THUMB``) for the dense alignment fallback; kept
     # when packed, so a scan can align pairs without their working pixels.
     thumb: np.ndarray | None = None
+    # Isolated point sources (stars, spots), working coordinates, strongest first: see
+    # :mod:`dupscope.evidence.points`. Kept when packed (a few KB).
+    sources: np.ndarray | None = None
 
     # Set on a copy without pixels (:meth:`packed`): the working size, and how to get
     # the pixels back when a pair gets as far as comparing them.
@@ -109,7 +113,7 @@ class ImageFeatures:
     @property
     def nbytes(self) -> int:
         arrays = (self.rgb, self.gray, self.text, self.points, self.sizes, self.descriptors,
-                  self.on_text, self.twin_dist, self.thumb)
+                  self.on_text, self.twin_dist, self.thumb, self.sources)
         return sum(a.nbytes for a in arrays if a is not None)
 
     @property
@@ -201,7 +205,7 @@ def extract_features(
         rgb=rgb, gray=gray, orig_shape=(oh, ow), factor=factor, points=pts, sizes=sizes,
         descriptors=desc, text=tmask, detector=detector,
         on_text=text_flags(tmask, pts, sizes), twin_dist=twin_distances(desc, pts),
-        thumb=thumbnail(gray),
+        thumb=thumbnail(gray), sources=point_sources(gray, tmask),
     )
 
 
