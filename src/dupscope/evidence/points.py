@@ -123,12 +123,13 @@ def coincident_points(pa: np.ndarray, pb: np.ndarray, m3: np.ndarray, shape_a: t
     out = PointMatch()
     if len(pa) < 3 or len(pb) < 3:
         return out
-    ina = np.nonzero(_inside(G.apply_matrix(m3, pa), shape_b))[0]
+    proj = G.apply_matrix(m3, pa)
+    ina = np.nonzero(_inside(proj, shape_b))[0]
     inb = np.nonzero(_inside(G.apply_matrix(np.linalg.inv(m3), pb), shape_a))[0]
     out.n_a, out.n_b = len(ina), len(inb)
     if out.n_a < 3 or out.n_b < 3:
         return out
-    dist, idx = cKDTree(pb[inb]).query(G.apply_matrix(m3, pa[ina]), distance_upper_bound=SEARCH)
+    dist, idx = cKDTree(pb[inb]).query(proj[ina], distance_upper_bound=SEARCH)
     hit = np.isfinite(dist)
     if hit.sum() < 3:
         return out
