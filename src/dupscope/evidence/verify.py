@@ -710,9 +710,12 @@ def verify_either_way(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RA
 
 
 def _n_sources(f: ImageFeatures) -> int:
-    """Point sources of ``f``; 0 for features made without them."""
-    sources = getattr(f, "sources", None)
-    return 0 if sources is None else len(sources)
+    return 0 if f.sources is None else len(f.sources)
+
+
+def _to_original(f: ImageFeatures, pts: np.ndarray) -> np.ndarray:
+    """Working-pixel points of ``f`` in its original pixels (working = S @ original)."""
+    return G.apply_matrix(np.linalg.inv(G.scaling_about_edges(*f.factor)), pts)
 
 
 def _as_a_to_b(rev: GeometricEvidence) -> GeometricEvidence:
@@ -754,11 +757,7 @@ def _verify_keypoints(fa: ImageFeatures, fb: ImageFeatures, ratio: float) -> tup
     ev.content_tiles = photo.content_tiles if photo else 0
     ev.score = _score(ev.inliers, fit.n, ev.spread, ev.agreement, ev.content_tiles)
 
-    # Back to original pixels: working = S @ original for each image.
-    sa = G.scaling_about_edges(*fa.factor)
-    sb = G.scaling_about_edges(*fb.factor)
-    ev.points_a = G.apply_matrix(np.linalg.inv(sa), pa)
-    ev.points_b = G.apply_matrix(np.linalg.inv(sb), pb)
+    ev.points_a, ev.points_b = _to_original(fa, pa), _to_original(fb, pb)
 
     keypoint_case = ev.inliers >= MIN_INLIERS and ev.spread >= MIN_SPREAD
     # Few content keypoints (a line chart whose markers are all alike): accept an
@@ -969,9 +968,9 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures,
 
 
 # Point sources (see :mod:`dupscope.evidence.points`). On the validation split, under the
-# dense fit, derived pairs of star fields keep 40-300 sources in place (nearly all of
-# them); distinct pairs of every kind (sibling skies, scatter plots, fluorescence spots)
-# at most 9 of 26 or more, a share of 0.38 at most (session 14).
+# dense fit, 57 derived pairs keep 12-145 sources in place, at least half of them; the 233
+# distinct pairs of every kind with a dense fit (sibling skies, scatter plots, fluorescence
+# spots) keep at most 9 (session 14).
 POINTS_MIN_SOURCES = 12  # on each side, for the check to be tried at all
 POINTS_MIN_MATCHED = 12
 POINTS_MIN_SHARE = 0.5
@@ -1030,9 +1029,7 @@ def _points_evidence(fa: ImageFeatures, fb: ImageFeatures, m3: np.ndarray,
     ev.agreement, ev.content_tiles = photo.agreement, photo.content_tiles
     ev.spread = _spread(poly, fa.sources, fa.sources[ia])
     ev.score = _score(ev.inliers, ev.inliers, ev.spread, ev.agreement, ev.content_tiles)
-    sa, sb = G.scaling_about_edges(*fa.factor), G.scaling_about_edges(*fb.factor)
-    ev.points_a = G.apply_matrix(np.linalg.inv(sa), fa.sources[ia])
-    ev.points_b = G.apply_matrix(np.linalg.inv(sb), fb.sources[ib])
+    ev.points_a, ev.points_b = _to_original(fa, fa.sources[ia]), _to_original(fb, fb.sources[ib])
     ev.found = True
     _describe(ev, fa, fb, m3, poly, photo)
     return ev
