@@ -30,3 +30,24 @@ def test_train_folder_end_to_end(tmp_path):
     v = load_model(ckpt, device="cpu")
     e = v.embed_arrays([np.zeros((40, 50, 3), np.uint8)])
     assert e.shape == (1, 16) and abs(np.linalg.norm(e) - 1) < 1e-4
+
+
+def test_max_minutes_stops_a_long_run_and_still_calibrates(tmp_path):
+    """A leased GPU has a hard limit: the time guard ends training early with a usable checkpoint."""
+    from dupscope.generators import generate
+
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, name in enumerate(["gel", "heatmap", "chart", "histology"] * 3):
+        img, _ = generate(name, rng, size=(96, 128))
+        Image.fromarray(img).save(folder / f"{name}{i:02d}.png")
+    cfg = TrainConfig(
+        data=str(folder), out=str(tmp_path / "run"), encoder="tiny_test", pretrained="none", input_size=64,
+        embed_dim=16, batch_size=2, max_steps=10_000, val_every=10_000, val_pairs=2, workers=0, max_minutes=1e-4,
+    )
+    ckpt = train(cfg)
+    meta = json.loads(ckpt.with_suffix(".json").read_text())
+    assert 1 <= meta["training"]["steps"] < 50
+    assert meta["training"]["config"]["max_minutes"] == 1e-4
+    assert 0.0 < meta["temperature"]

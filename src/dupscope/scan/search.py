@@ -8,13 +8,19 @@ exact inner-product search below ``exact_limit`` vectors, HNSW above.
 
 from __future__ import annotations
 
-import faiss
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # faiss is needed to search, not to import dupscope (training machines)
+    import faiss
 
 EXACT_LIMIT = 20_000
 
 
 def build_index(vectors: np.ndarray, exact_limit: int = EXACT_LIMIT) -> faiss.Index:
+    import faiss
+
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     d = vectors.shape[1]
     if len(vectors) < exact_limit:
@@ -51,6 +57,8 @@ def dihedral_knn(
 
     Missing neighbours are id -1 with similarity -inf.
     """
+    import faiss
+
     q, g, d = queries.shape
     k_eff = min(k, index.ntotal)
     ids_out = np.full((q, k), -1, np.int64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from datetime import timedelta
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class TrainConfig:
     cache_blocks: int = 0
     cache_triplets: int = 4000
     epochs: int = 6
+    max_minutes: float = 0.0  # a guard for leased machines: stop training after this long (0: none)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,9 +132,12 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
         cached_blocks=cfg.cache_blocks,
     )
     accel = "gpu" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
+    if accel == "gpu":
+        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
     ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, every_n_train_steps=cfg.val_every)
     trainer = L.Trainer(
         max_steps=cfg.max_steps,
+        max_time=timedelta(minutes=cfg.max_minutes) if cfg.max_minutes > 0 else None,
         accelerator=accel,
         devices=cfg.devices if accel == "gpu" else 1,
         strategy="ddp" if (accel == "gpu" and cfg.devices > 1) else "auto",
