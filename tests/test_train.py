@@ -7,16 +7,21 @@ from dupscope.train.run import TrainConfig, train
 from dupscope.verifier import load_model
 
 
-def test_train_folder_end_to_end(tmp_path):
-    """A two-step run on a folder: calibrated checkpoint with provenance, loadable offline."""
+def _generated_folder(tmp_path, names, seed, size):
     from dupscope.generators import generate
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     folder = tmp_path / "imgs"
     folder.mkdir()
-    for i, name in enumerate(["fluorescence", "histology", "starfield", "western_blot"] * 4):
-        img, _ = generate(name, rng, size=(128, 160))
+    for i, name in enumerate(names):
+        img, _ = generate(name, rng, size=size)
         Image.fromarray(img).save(folder / f"{name}{i:02d}.png")
+    return folder
+
+
+def test_train_folder_end_to_end(tmp_path):
+    """A two-step run on a folder: calibrated checkpoint with provenance, loadable offline."""
+    folder = _generated_folder(tmp_path, ["fluorescence", "histology", "starfield", "western_blot"] * 4, 0, (128, 160))
     (folder / "broken.png").write_bytes(b"not a png")  # skipped, not fatal
     cfg = TrainConfig(
         data=str(folder), out=str(tmp_path / "run"), encoder="tiny_test", pretrained="none", input_size=64,
@@ -34,14 +39,7 @@ def test_train_folder_end_to_end(tmp_path):
 
 def test_max_minutes_stops_a_long_run_and_still_calibrates(tmp_path):
     """A leased GPU has a hard limit: the time guard ends training early with a usable checkpoint."""
-    from dupscope.generators import generate
-
-    rng = np.random.default_rng(1)
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for i, name in enumerate(["gel", "heatmap", "chart", "histology"] * 3):
-        img, _ = generate(name, rng, size=(96, 128))
-        Image.fromarray(img).save(folder / f"{name}{i:02d}.png")
+    folder = _generated_folder(tmp_path, ["gel", "heatmap", "chart", "histology"] * 3, 1, (96, 128))
     cfg = TrainConfig(
         data=str(folder), out=str(tmp_path / "run"), encoder="tiny_test", pretrained="none", input_size=64,
         embed_dim=16, batch_size=2, max_steps=10_000, val_every=10_000, val_pairs=2, workers=0, max_minutes=1e-4,
