@@ -6,6 +6,8 @@ This module aligns two thumbnails directly: a coarse search over the eight right
 rotations/flips, small rotations (the catalogue's +-20 degrees, canvas kept or expanded)
 and crops (one image a window of the other, found by template matching), then an
 enhanced-correlation (ECC, OpenCV) affine refinement of the best few hypotheses.
+:func:`overlap_align` searches the other partial-reuse case: two crops that share part of
+one picture, neither inside the other.
 
 The result is only an *alignment*: whether the aligned pixels agree tile by tile (the
 test that separates a blurred copy from a sibling with the same layout) is
@@ -212,8 +214,9 @@ def _interior(shape: tuple[int, int]) -> np.ndarray:
     return m
 
 
-def _aligned_corr(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> float:
-    """Correlation of A with B warped onto it, over the part of A that B covers."""
+def _aligned_corr(a: np.ndarray, b: np.ndarray, m3: np.ndarray, min_valid: float = 0.25) -> float:
+    """Correlation of A with B warped onto it, over the part of A that B covers (0 when
+    that part is under ``min_valid`` of A)."""
     h, w = a.shape
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     wb = cv2.warpAffine(b, m3[:2], (w, h), flags=flags)
@@ -221,17 +224,17 @@ def _aligned_corr(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> float:
     # lies beyond it (the white corners a rotation leaves), so it is left out.
     inside = _interior(b.shape).astype(np.float32)
     valid = (cv2.warpAffine(inside, m3[:2], (w, h), flags=flags) > 0.999) & (_interior(a.shape) > 0)
-    return _corr(a[valid], wb[valid]) if valid.sum() >= 0.25 * valid.size else 0.0
+    return _corr(a[valid], wb[valid]) if valid.sum() >= min_valid * valid.size else 0.0
 
 
-def _refine(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> DenseFit | None:
+def _refine(a: np.ndarray, b: np.ndarray, m3: np.ndarray, min_valid: float = 0.25) -> DenseFit | None:
     """ECC affine refinement (A is the template); handles an inverted B.
 
     ``a`` and ``b`` come equally blurred (``REFINE_SIGMA``): an editor's blur on one side
     only would otherwise pull ECC off the right alignment. The returned score is the
     correlation over the overlap (ECC's own value also counts pixels B does not cover).
     """
-    inverted = _aligned_corr(a, b, m3) < 0
+    inverted = _aligned_corr(a, b, m3, min_valid) < 0
     tmpl = (255.0 - a) if inverted else a
     try:
         # Edge strips left out on both sides, as in _aligned_corr: otherwise the blurred
@@ -244,7 +247,7 @@ def _refine(a: np.ndarray, b: np.ndarray, m3: np.ndarray) -> DenseFit | None:
     if not np.all(np.isfinite(warp)):
         return None
     m = np.vstack([warp.astype(np.float64), [0.0, 0.0, 1.0]])
-    return DenseFit(m, _aligned_corr(tmpl, b, m), inverted)
+    return DenseFit(m, _aligned_corr(tmpl, b, m, min_valid), inverted)
 
 
 def refine_alignment(ga: np.ndarray, gb: np.ndarray, m3: np.ndarray, sigma: float = REFINE_SIGMA) -> DenseFit | None:
@@ -293,3 +296,82 @@ def dense_align(ta: np.ndarray, tb: np.ndarray) -> DenseFit | None:
         if best is not None and best.correlation >= GOOD_CORRELATION:
             break
     return best
+
+
+# Partial reuse: two crops of one picture that share part of it (overlapping fields of
+# view), neither a window of the other. Searched at the two originals' common scale (a
+# crop keeps its pixels' size unless it was also resized), over the eight turns and
+# every shift that overlaps enough, by normalised cross-correlation over the overlap only.
+OVERLAP_SIDE = 48  # long side of A in the shift search
+OVERLAP_MIN_SHARE = 0.4  # of the smaller picture the overlap must fill during the search
+OVERLAP_MIN_CORRELATION = 0.8
+OVERLAP_PEAK_RADIUS = 2  # search pixels around the best shift that belong to its peak
+OVERLAP_SHIFT_MARGIN = 0.06  # correlation the best shift must beat every other shift by
+OVERLAP_TURN_MARGIN = 0.01  # ... and the best of every other turn
+
+
+def _masked_ncc(a: np.ndarray, b: np.ndarray, min_overlap: float) -> np.ndarray:
+    """Correlation of A and B over their overlap at every integer shift of B ('full'
+    layout: index (i, j) puts B's pixel (0, 0) on A's (i - hb + 1, j - wb + 1)), 0 where
+    the overlap holds fewer than ``min_overlap`` pixels (Padfield 2012, by FFT)."""
+    from scipy.signal import fftconvolve
+
+    def xc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return fftconvolve(x, y[::-1, ::-1], mode="full")
+
+    ma, mb = np.ones_like(a), np.ones_like(b)
+    n = np.round(xc(ma, mb))
+    sa, sb = xc(a, mb), xc(ma, b)
+    saa, sbb, sab = xc(a * a, mb), xc(ma, b * b), xc(a, b)
+    nn = np.maximum(n, 1.0)
+    cov = sab - sa * sb / nn
+    var = np.maximum(saa - sa * sa / nn, 0.0) * np.maximum(sbb - sb * sb / nn, 0.0)
+    r = np.where(var > 1e-3 * nn * nn, cov / np.sqrt(np.maximum(var, 1e-12)), 0.0)
+    return np.where(n >= min_overlap, r, 0.0)
+
+
+def overlap_align(ta: np.ndarray, tb: np.ndarray, scale: float) -> DenseFit | None:
+    """Best partial-overlap alignment of thumbnail ``tb`` to ``ta`` (uint8 gray), or None.
+
+    ``scale`` is B thumbnail pixels per A thumbnail pixel when both originals have the
+    same pixel size. The best shift over the eight turns (|correlation| over the overlap,
+    at ``OVERLAP_SIDE`` pixels) is refined by ECC on the thumbnails, as in
+    :func:`dense_align`; whether the pixels agree is the caller's test.
+    """
+    a = ta.astype(np.float32)
+    b = tb.astype(np.float32)
+    if min(a.shape) < 8 or min(b.shape) < 8 or a.std() < 2.0 or b.std() < 2.0 or not 0.05 < scale < 20.0:
+        return None
+    k = min(1.0, OVERLAP_SIDE / max(a.shape))
+    sa = cv2.resize(a, (max(8, round(a.shape[1] * k)), max(8, round(a.shape[0] * k))), interpolation=cv2.INTER_AREA)
+    kb = k / scale  # B thumbnail -> search pixels
+    size_b = (max(8, round(b.shape[1] * kb)), max(8, round(b.shape[0] * kb)))
+    if max(size_b) > 4 * OVERLAP_SIDE:
+        return None
+    sb = cv2.resize(b, size_b, interpolation=cv2.INTER_AREA if kb < 1 else cv2.INTER_LINEAR)
+    sa, sb = (cv2.GaussianBlur(x, (0, 0), COARSE_SIGMA) for x in (sa, sb))
+    down_a = G.scaling_about_edges(sa.shape[1] / a.shape[1], sa.shape[0] / a.shape[0])
+    up_b = G.scaling_about_edges(b.shape[1] / sb.shape[1], b.shape[0] / sb.shape[0])
+    min_overlap = OVERLAP_MIN_SHARE * min(sa.size, sb.size)
+    peaks = []  # per turn: (best, best elsewhere, A -> B matrix)
+    for to_bd, (bw, bh) in _dihedral_frames(sb.shape):
+        bd = cv2.warpAffine(sb, to_bd[:2], (bw, bh), flags=cv2.INTER_NEAREST)
+        r = np.abs(_masked_ncc(sa.astype(np.float64), bd.astype(np.float64), min_overlap))
+        i, j = np.unravel_index(int(np.argmax(r)), r.shape)
+        v = float(r[i, j])
+        q = OVERLAP_PEAK_RADIUS
+        r[max(0, i - q) : i + q + 1, max(0, j - q) : j + q + 1] = 0.0
+        dy, dx = i - (bh - 1), j - (bw - 1)
+        peaks.append((v, float(r.max()), up_b @ np.linalg.inv(to_bd) @ G.translation(-dx, -dy) @ down_a))
+    peaks.sort(key=lambda t: -t[0])
+    v, elsewhere, m = peaks[0]
+    # A fit of some part only must be the one place it fits: a flat bar slid onto its
+    # neighbour (or onto its own mirror image) fits nearly as well one turn or a few
+    # pixels away; two fields of view of one specimen do not.
+    if v < OVERLAP_MIN_CORRELATION or v - elsewhere < OVERLAP_SHIFT_MARGIN or v - peaks[1][0] < OVERLAP_TURN_MARGIN:
+        return None
+    best = (v, m)
+    ra, rb = cv2.GaussianBlur(a, (0, 0), REFINE_SIGMA), cv2.GaussianBlur(b, (0, 0), REFINE_SIGMA)
+    # The overlap may be a small part of the bigger picture: held to a share of the smaller.
+    share = OVERLAP_MIN_SHARE * 0.5 * min(1.0, b.size / (a.size * scale * scale))
+    return _refine(ra, rb, best[1], share)

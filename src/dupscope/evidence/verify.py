@@ -634,7 +634,8 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
 
     Keypoints first; when they find nothing, a dense alignment of the thumbnails (see
     :mod:`dupscope.evidence.dense`) for edits that erase keypoints (heavy blur, noise,
-    JPEG). Either alignment must pass the same tile-by-tile pixel agreement. Last, for
+    JPEG): the whole picture or a window of it, then two overlapping parts at one pixel
+    size. Every alignment must pass the same tile-by-tile pixel agreement. Last, for
     pictures of point sources (star fields), either alignment may be confirmed by the
     sources that coincide under it (see :func:`_verify_points`).
     """
@@ -652,6 +653,10 @@ def verify_features(fa: ImageFeatures, fb: ImageFeatures, *, ratio: float = RATI
         if dense is not None and dense.found:
             dense.matches = ev.matches
             return dense
+        part = _verify_overlap(fa, fb)
+        if part is not None and part.found:
+            part.matches = ev.matches
+            return part
         ev.sheared = dense is not None and dense.sheared
         ev.dense_near = dense is not None and dense.dense_near
         if hyp is not None and _dense_plausible(hyp[0]):
@@ -883,7 +888,8 @@ def _overlap_pixels(m3: np.ndarray, poly: np.ndarray, fa: ImageFeatures, fb: Ima
 
 
 def _pixel_case(agreement: float, tiles: int, m3: np.ndarray, poly: np.ndarray,
-                fa: ImageFeatures, fb: ImageFeatures, min_tiles: int = DENSE_MIN_TILES) -> bool:
+                fa: ImageFeatures, fb: ImageFeatures, min_tiles: int = DENSE_MIN_TILES,
+                min_cover: float = DENSE_MIN_COVER) -> bool:
     """An alignment with no keypoint support of its own that the pixels alone confirm.
 
     The hypotheses are "B is all of A" and "one is a window of the other": the overlap
@@ -892,7 +898,7 @@ def _pixel_case(agreement: float, tiles: int, m3: np.ndarray, poly: np.ndarray,
     A's working grid, so the originals must also hold enough pixels there
     (``PIXEL_MIN_ORIGINAL``), at comparable scales (``PIXEL_MAX_RESAMPLING``).
     """
-    if agreement < DENSE_AGREEMENT or tiles < min_tiles or _cover(m3, poly, fa, fb) < DENSE_MIN_COVER:
+    if agreement < DENSE_AGREEMENT or tiles < min_tiles or _cover(m3, poly, fa, fb) < min_cover:
         return False
     in_a, in_b = _overlap_pixels(m3, poly, fa, fb)
     lo, hi = sorted((in_a, in_b))
@@ -912,8 +918,41 @@ def _dense_hypothesis(fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarray,
     return np.linalg.inv(tb) @ fit.m3 @ ta, fit.correlation
 
 
-def _verify_dense(fa: ImageFeatures, fb: ImageFeatures,
-                  hypothesis: tuple[np.ndarray, float]) -> GeometricEvidence | None:
+def _overlap_hypothesis(fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarray, float] | None:
+    """The partial-overlap thumbnail alignment (A -> B, working pixels) and its correlation,
+    searched with both originals at one pixel size (see :func:`~dupscope.evidence.dense.overlap_align`)."""
+    from dupscope.evidence.dense import overlap_align
+
+    per_orig_a = fa.thumb.shape[1] / fa.shape[1] * fa.factor[0]  # thumbnail pixels per original pixel
+    per_orig_b = fb.thumb.shape[1] / fb.shape[1] * fb.factor[0]
+    fit = overlap_align(fa.thumb, fb.thumb, per_orig_b / per_orig_a)
+    if fit is None:
+        return None
+    ta = G.scaling_about_edges(fa.thumb.shape[1] / fa.shape[1], fa.thumb.shape[0] / fa.shape[0])
+    tb = G.scaling_about_edges(fb.thumb.shape[1] / fb.shape[1], fb.thumb.shape[0] / fb.shape[0])
+    return np.linalg.inv(tb) @ fit.m3 @ ta, fit.correlation
+
+
+# Overlapping fields of view: the crops share half of the smaller one or more (the
+# catalogue's definition, a little less allowed for the fit's rounding). The pixels are
+# held to the dense path's gates; what keeps a flat bar slid onto its neighbour out is
+# the search's own test that the fit is the one place the part fits (see overlap_align).
+# Validation split (session 16): 3 more overlapping crops found, no distinct pair.
+OVERLAP_MIN_COVER = 0.45
+
+
+def _verify_overlap(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | None:
+    """Evidence that A and B are overlapping crops of one picture, or None."""
+    if fa.thumb is None or fb.thumb is None:
+        return None
+    hyp = _overlap_hypothesis(fa, fb)
+    if hyp is None:
+        return None
+    return _verify_dense(fa, fb, hyp, min_cover=OVERLAP_MIN_COVER, min_tiles=DENSE_MIN_TILES)
+
+
+def _verify_dense(fa: ImageFeatures, fb: ImageFeatures, hypothesis: tuple[np.ndarray, float], *,
+                  min_cover: float = DENSE_MIN_COVER, min_tiles: int = DENSE_MIN_TILES) -> GeometricEvidence | None:
     """Evidence from a dense thumbnail alignment (see :func:`_dense_hypothesis`), or None
     when it finds no derivation (not-found evidence flagged ``sheared`` or ``dense_near``
     for a fit worth reversing).
@@ -929,11 +968,11 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures,
     if correlation < DENSE_MIN_CORRELATION or not _dense_plausible(m3):
         return None
     poly = _overlap_polygon(m3, fa.shape, fb.shape)
-    if _cover(m3, poly, fa, fb) < DENSE_MIN_COVER:  # cheap: before the pixels
+    if _cover(m3, poly, fa, fb) < min_cover:  # cheap: before the pixels
         return None
     fa, fb = fa.with_pixels(), fb.with_pixels()
     photo = _photometric(fa, fb, m3)
-    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb)
+    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb, min_tiles, min_cover)
     if not passed and photo.agreement >= DENSE_RETRY:
         # Nearly agreeing: the thumbnail fit may be a few working pixels off. Refine it
         # at half the working resolution and compare the pixels again.
@@ -943,11 +982,11 @@ def _verify_dense(fa: ImageFeatures, fb: ImageFeatures,
         if fine is not None:
             m3_fine = np.linalg.inv(half) @ fine.m3 @ half
             poly_fine = _overlap_polygon(m3_fine, fa.shape, fb.shape)
-            if _dense_plausible(m3_fine) and _cover(m3_fine, poly_fine, fa, fb) >= DENSE_MIN_COVER:
+            if _dense_plausible(m3_fine) and _cover(m3_fine, poly_fine, fa, fb) >= min_cover:
                 photo_fine = _photometric(fa, fb, m3_fine)
                 if photo_fine.agreement > photo.agreement:
                     m3, poly, photo = m3_fine, poly_fine, photo_fine
-                    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb)
+                    passed = _pixel_case(photo.agreement, photo.content_tiles, m3, poly, fa, fb, min_tiles, min_cover)
     if not passed:
         if photo.agreement < DENSE_NEAR:
             return None
