@@ -310,19 +310,47 @@ OVERLAP_SHIFT_MARGIN = 0.06  # correlation the best shift must beat every other 
 OVERLAP_TURN_MARGIN = 0.01  # ... and the best of every other turn
 
 
-def _masked_ncc(a: np.ndarray, b: np.ndarray, min_overlap: float) -> np.ndarray:
+def _overlap_sums(x: np.ndarray, h: int, w: int, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of ``x`` and ``x * x`` over its overlap with an h x w picture at every shift of
+    the 'full' layout (see :func:`_masked_ncc`), from integral images; ``flip`` for the
+    moving picture's side."""
+    hx, wx = x.shape
+    ii = np.zeros((2, hx + 1, wx + 1))
+    ii[0, 1:, 1:] = x.cumsum(0).cumsum(1)
+    ii[1, 1:, 1:] = (x * x).cumsum(0).cumsum(1)
+    i, j = np.arange(hx + h - 1), np.arange(wx + w - 1)
+    if flip:  # x moves: its rows (hx - 1 - i) onwards lie on the other picture
+        y0, y1 = np.clip(hx - 1 - i, 0, hx), np.clip(h + hx - 1 - i, 0, hx)
+        x0, x1 = np.clip(wx - 1 - j, 0, wx), np.clip(w + wx - 1 - j, 0, wx)
+    else:
+        y0, y1 = np.clip(i - h + 1, 0, hx), np.clip(i + 1, 0, hx)
+        x0, x1 = np.clip(j - w + 1, 0, wx), np.clip(j + 1, 0, wx)
+    box = ii[:, y1][:, :, x1] - ii[:, y0][:, :, x1] - ii[:, y1][:, :, x0] + ii[:, y0][:, :, x0]
+    return box[0], box[1]
+
+
+def _masked_ncc(a: np.ndarray, b: np.ndarray, min_overlap: float, fft_a: np.ndarray | None = None,
+                size: tuple[int, int] | None = None, sums_a: dict | None = None) -> np.ndarray:
     """Correlation of A and B over their overlap at every integer shift of B ('full'
     layout: index (i, j) puts B's pixel (0, 0) on A's (i - hb + 1, j - wb + 1)), 0 where
-    the overlap holds fewer than ``min_overlap`` pixels (Padfield 2012, by FFT)."""
-    from scipy.signal import fftconvolve
-
-    def xc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return fftconvolve(x, y[::-1, ::-1], mode="full")
-
-    ma, mb = np.ones_like(a), np.ones_like(b)
-    n = np.round(xc(ma, mb))
-    sa, sb = xc(a, mb), xc(ma, b)
-    saa, sbb, sab = xc(a * a, mb), xc(ma, b * b), xc(a, b)
+    the overlap holds fewer than ``min_overlap`` pixels (Padfield 2012). The sums over the
+    overlap come from integral images; only the cross term needs an FFT, and A's
+    (``fft_a``, at padded ``size``) and its sums (``sums_a``, by B's shape) can be shared
+    by the eight turns of B."""
+    ha, wa = a.shape
+    hb, wb = b.shape
+    if size is None:
+        size = (ha + hb - 1, wa + wb - 1)
+    if fft_a is None:
+        fft_a = np.fft.rfft2(a, size)
+    sab = np.fft.irfft2(fft_a * np.fft.rfft2(b[::-1, ::-1], size), size)[: ha + hb - 1, : wa + wb - 1]
+    sums_a = {} if sums_a is None else sums_a
+    if (hb, wb) not in sums_a:
+        sums_a[(hb, wb)] = _overlap_sums(a, hb, wb, flip=False)
+    sa, saa = sums_a[(hb, wb)]
+    sb, sbb = _overlap_sums(b, ha, wa, flip=True)
+    n = np.outer(np.minimum(np.arange(ha + hb - 1) + 1, ha + hb - 1 - np.arange(ha + hb - 1)).clip(max=min(ha, hb)),
+                 np.minimum(np.arange(wa + wb - 1) + 1, wa + wb - 1 - np.arange(wa + wb - 1)).clip(max=min(wa, wb)))
     nn = np.maximum(n, 1.0)
     cov = sab - sa * sb / nn
     var = np.maximum(saa - sa * sa / nn, 0.0) * np.maximum(sbb - sb * sb / nn, 0.0)
@@ -354,9 +382,12 @@ def overlap_align(ta: np.ndarray, tb: np.ndarray, scale: float) -> DenseFit | No
     up_b = G.scaling_about_edges(b.shape[1] / sb.shape[1], b.shape[0] / sb.shape[0])
     min_overlap = OVERLAP_MIN_SHARE * min(sa.size, sb.size)
     peaks = []  # per turn: (best, best elsewhere, A -> B matrix)
+    a64 = sa.astype(np.float64)
+    size = (sa.shape[0] + max(sb.shape) - 1, sa.shape[1] + max(sb.shape) - 1)  # fits every turn
+    fft_a, sums_a = np.fft.rfft2(a64, size), {}
     for to_bd, (bw, bh) in _dihedral_frames(sb.shape):
         bd = cv2.warpAffine(sb, to_bd[:2], (bw, bh), flags=cv2.INTER_NEAREST)
-        r = np.abs(_masked_ncc(sa.astype(np.float64), bd.astype(np.float64), min_overlap))
+        r = np.abs(_masked_ncc(a64, bd.astype(np.float64), min_overlap, fft_a, size, sums_a))
         i, j = np.unravel_index(int(np.argmax(r)), r.shape)
         v = float(r[i, j])
         q = OVERLAP_PEAK_RADIUS
