@@ -909,10 +909,13 @@ def _dense_hypothesis(fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarray,
     """The dense thumbnail alignment (A -> B, working pixels) and its correlation."""
     from dupscope.evidence.dense import dense_align
 
-    fit = dense_align(fa.thumb, fb.thumb)
+    return _in_working_pixels(dense_align(fa.thumb, fb.thumb), fa, fb)
+
+
+def _in_working_pixels(fit, fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarray, float] | None:
+    """A thumbnail fit's matrix in working pixels (thumb = T @ working for each image)."""
     if fit is None:
         return None
-    # Thumbnail matrix -> working pixels (thumb = T @ working for each image).
     ta = G.scaling_about_edges(fa.thumb.shape[1] / fa.shape[1], fa.thumb.shape[0] / fa.shape[0])
     tb = G.scaling_about_edges(fb.thumb.shape[1] / fb.shape[1], fb.thumb.shape[0] / fb.shape[0])
     return np.linalg.inv(tb) @ fit.m3 @ ta, fit.correlation
@@ -925,12 +928,7 @@ def _overlap_hypothesis(fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarra
 
     per_orig_a = fa.thumb.shape[1] / fa.shape[1] * fa.factor[0]  # thumbnail pixels per original pixel
     per_orig_b = fb.thumb.shape[1] / fb.shape[1] * fb.factor[0]
-    fit = overlap_align(fa.thumb, fb.thumb, per_orig_b / per_orig_a)
-    if fit is None:
-        return None
-    ta = G.scaling_about_edges(fa.thumb.shape[1] / fa.shape[1], fa.thumb.shape[0] / fa.shape[0])
-    tb = G.scaling_about_edges(fb.thumb.shape[1] / fb.shape[1], fb.thumb.shape[0] / fb.shape[0])
-    return np.linalg.inv(tb) @ fit.m3 @ ta, fit.correlation
+    return _in_working_pixels(overlap_align(fa.thumb, fb.thumb, per_orig_b / per_orig_a), fa, fb)
 
 
 # Overlapping fields of view: the crops share half of the smaller one or more (the
