@@ -315,9 +315,7 @@ def _overlap_sums(x: np.ndarray, h: int, w: int, flip: bool) -> tuple[np.ndarray
     the 'full' layout (see :func:`_masked_ncc`), from integral images; ``flip`` for the
     moving picture's side."""
     hx, wx = x.shape
-    ii = np.zeros((2, hx + 1, wx + 1))
-    ii[0, 1:, 1:] = x.cumsum(0).cumsum(1)
-    ii[1, 1:, 1:] = (x * x).cumsum(0).cumsum(1)
+    ii = np.stack(cv2.integral2(x, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F))
     i, j = np.arange(hx + h - 1), np.arange(wx + w - 1)
     if flip:  # x moves: its rows (hx - 1 - i) onwards lie on the other picture
         y0, y1 = np.clip(hx - 1 - i, 0, hx), np.clip(h + hx - 1 - i, 0, hx)
@@ -401,8 +399,8 @@ def overlap_align(ta: np.ndarray, tb: np.ndarray, scale: float) -> DenseFit | No
     # pixels away; two fields of view of one specimen do not.
     if v < OVERLAP_MIN_CORRELATION or v - elsewhere < OVERLAP_SHIFT_MARGIN or v - peaks[1][0] < OVERLAP_TURN_MARGIN:
         return None
-    best = (v, m)
     ra, rb = cv2.GaussianBlur(a, (0, 0), REFINE_SIGMA), cv2.GaussianBlur(b, (0, 0), REFINE_SIGMA)
-    # The overlap may be a small part of the bigger picture: held to a share of the smaller.
+    # The overlap may be a small part of the bigger picture: the refined fit's correlation
+    # is held to a share of the smaller one, halved for the edge strips it leaves out.
     share = OVERLAP_MIN_SHARE * 0.5 * min(1.0, b.size / (a.size * scale * scale))
-    return _refine(ra, rb, best[1], share)
+    return _refine(ra, rb, m, share)

@@ -894,7 +894,9 @@ def _pixel_case(agreement: float, tiles: int, m3: np.ndarray, poly: np.ndarray,
 
     The hypotheses are "B is all of A" and "one is a window of the other": the overlap
     must fill (nearly) all of the smaller picture. A fit that slid part-way off (one bar
-    of a chart onto its neighbour) is not one of them. The content tiles are counted on
+    of a chart onto its neighbour) is not one of them; overlapping fields of view pass a
+    lower ``min_cover`` because their search proved the fit unique (see
+    :func:`_verify_overlap`). The content tiles are counted on
     A's working grid, so the originals must also hold enough pixels there
     (``PIXEL_MIN_ORIGINAL``), at comparable scales (``PIXEL_MAX_RESAMPLING``).
     """
@@ -935,18 +937,15 @@ def _overlap_hypothesis(fa: ImageFeatures, fb: ImageFeatures) -> tuple[np.ndarra
 # catalogue's definition, a little less allowed for the fit's rounding). The pixels are
 # held to the dense path's gates; what keeps a flat bar slid onto its neighbour out is
 # the search's own test that the fit is the one place the part fits (see overlap_align).
-# Validation split (session 16): 3 more overlapping crops found, no distinct pair.
+# Validation split (session 16): 2 more overlapping crops found, no distinct pair.
 OVERLAP_MIN_COVER = 0.45
 
 
 def _verify_overlap(fa: ImageFeatures, fb: ImageFeatures) -> GeometricEvidence | None:
-    """Evidence that A and B are overlapping crops of one picture, or None."""
-    if fa.thumb is None or fb.thumb is None:
-        return None
+    """Evidence that A and B are overlapping crops of one picture, or None (both need
+    thumbnails, as for :func:`_dense_hypothesis`)."""
     hyp = _overlap_hypothesis(fa, fb)
-    if hyp is None:
-        return None
-    return _verify_dense(fa, fb, hyp, min_cover=OVERLAP_MIN_COVER, min_tiles=DENSE_MIN_TILES)
+    return None if hyp is None else _verify_dense(fa, fb, hyp, min_cover=OVERLAP_MIN_COVER)
 
 
 def _verify_dense(fa: ImageFeatures, fb: ImageFeatures, hypothesis: tuple[np.ndarray, float], *,
