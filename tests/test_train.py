@@ -49,3 +49,38 @@ def test_max_minutes_stops_a_long_run_and_still_calibrates(tmp_path):
     assert 1 <= meta["training"]["steps"] < 50
     assert meta["training"]["config"]["max_minutes"] == 1e-4
     assert 0.0 < meta["temperature"]
+
+
+def test_init_continues_from_a_released_checkpoint(tmp_path):
+    """--init fine-tunes a saved model: its architecture and weights are the starting point."""
+    from safetensors.torch import load_file
+
+    folder = _generated_folder(tmp_path, ["gel", "chart", "fluorescence", "starfield"] * 3, 2, (96, 128))
+    common = dict(data=str(folder), pretrained="none", batch_size=2, max_steps=2, val_every=2, val_pairs=2, workers=0)
+    first = train(TrainConfig(out=str(tmp_path / "a"), encoder="tiny_test", input_size=64, embed_dim=16, **common))
+    # Flags that disagree with the checkpoint are overridden by it; lr 0 leaves the weights as loaded.
+    second = train(TrainConfig(out=str(tmp_path / "b"), init=str(first), embed_dim=512, lr=0.0, head_lr=0.0, **common))
+    meta = json.loads(second.with_suffix(".json").read_text())
+    assert meta["encoder"] == "tiny_test" and meta["embed_dim"] == 16 and meta["input_size"] == 64
+    assert meta["training"]["config"]["init"] == str(first)
+    a, b = load_file(str(first.with_suffix(".safetensors"))), load_file(str(second.with_suffix(".safetensors")))
+    head = [k for k in a if k.startswith("head.") and k.endswith("weight")]
+    assert head and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in head)
+    fresh = train(TrainConfig(out=str(tmp_path / "c"), encoder="tiny_test", input_size=64, embed_dim=16, seed=5,
+                              lr=0.0, head_lr=0.0, **common))
+    c = load_file(str(fresh.with_suffix(".safetensors")))
+    assert not all(np.array_equal(a[k].numpy(), c[k].numpy()) for k in head)  # the check can fail
+
+
+def test_training_draws_carry_the_partial_reuse_mix():
+    """Panels and overlapping fields of view, the verifier's weakest positives, are drawn as configured."""
+    from dupscope.data.pairs import OVERLAP_SHARE, make_positive
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    others = [rng.integers(0, 255, (100, 100, 3), dtype=np.uint8) for _ in range(3)]
+    fig, part, group = make_positive(img, rng, others=others)
+    assert group == "panel" and fig.shape[0] > part.shape[0] // 2 and fig.shape != img.shape
+    groups = [make_positive(img, rng)[2] for _ in range(300)]
+    share = groups.count("overlap") / len(groups)
+    assert "panel" not in groups and abs(share - OVERLAP_SHARE) < 0.07

@@ -15,7 +15,7 @@ import torch
 import warnings
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
-from dupscope.data.pairs import make_triplet, siblings_by_group
+from dupscope.data.pairs import PANEL_SHARE, make_triplet, siblings_by_group
 from dupscope.data.sources import SourceRecord, assert_not_reserved, real_group, split_of
 from dupscope.errors import ImageLoadError
 from dupscope.io import is_image_path, load_image
@@ -79,7 +79,7 @@ class TripletDataset(IterableDataset):
             peers = [j for j in self.groups[self.records[i].group] if j != i]
             sib = self._load(int(rng.choice(peers))) if peers else None
             others = []
-            if rng.random() < 0.1:
+            if rng.random() < PANEL_SHARE:  # three other pictures to compose a figure around src
                 others = [o for o in (self._load(int(j)) for j in rng.integers(n, size=3)) if o is not None]
             try:
                 t = make_triplet(src, rng, sibling=sib, others=others)

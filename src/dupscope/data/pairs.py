@@ -26,6 +26,11 @@ from dupscope.transforms import GROUPS, disjoint_crops, overlapping_crops, rando
 WORK_SIDE = 384  # sources are brought to this longer side before editing: cheap and enough
 POSITIVE_GROUPS = tuple(g for g in GROUPS if g not in ("combo", "copy"))
 NEGATIVE_GROUPS = ("neg_sibling", "neg_disjoint", "neg_other")
+# Training mix of partial reuse, the verifier's weakest positives: a triplet's positive is a
+# panel cut from a composite figure PANEL_SHARE of the time (1% until session 17) and an
+# overlapping field of view OVERLAP_SHARE of the rest (12% until session 17).
+PANEL_SHARE = 0.1
+OVERLAP_SHARE = 0.2
 
 
 def fit_side(img: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
@@ -70,9 +75,8 @@ def make_positive(
     anchor: np.ndarray, rng: np.random.Generator, group: str | None = None, others: Sequence[np.ndarray] = ()
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Return (anchor', derived, group): anchor' differs from anchor only for partial reuse."""
-    if group is None:
-        u = rng.random()
-        group = "overlap" if u < 0.12 else "panel" if (u < 0.2 and others) else "catalogue"
+    if group is None:  # training draws: ``others`` are loaded only for panels (see PANEL_SHARE)
+        group = "panel" if others else "overlap" if rng.random() < OVERLAP_SHARE else "catalogue"
     if group == "overlap":
         a, b, _ = overlapping_crops(anchor, rng, min_overlap=0.5)
         return a, _maybe_edit(b, rng, 0.5), "overlap"

@@ -28,7 +28,7 @@ from dupscope.data.sources import SourceRecord, read_pool, split_of
 from dupscope.eval.evaluate import pair_embeddings
 from dupscope.eval.calibration import fit_distance_sigmoid, fit_temperature
 from dupscope.eval.metrics import expected_calibration_error, summary, threshold_at_fpr
-from dupscope.models import ModelConfig, get_spec, save_checkpoint
+from dupscope.models import ModelConfig, get_spec, load_checkpoint, save_checkpoint
 from dupscope.train.module import VerifierModule
 from dupscope.verifier import Verifier
 
@@ -57,7 +57,10 @@ class TrainConfig:
     workers: int = 1
     device: str = "auto"
     devices: int = 1  # >1: DDP across GPUs
-    resume: str | None = None
+    resume: str | None = None  # a Lightning checkpoint: continue that run (optimizer, schedule, step)
+    # A dupscope checkpoint (NAME or NAME.safetensors): start from its weights, a fresh schedule
+    # and optimizer (fine-tune a released model further); its architecture replaces the flags above.
+    init: str | None = None
     # Cached-trunk training (for CPUs): the first ``cache_blocks`` stages are frozen and run
     # once over ``cache_triplets`` pre-drawn triplets; the rest trains for ``epochs`` epochs.
     cache_blocks: int = 0
@@ -88,12 +91,23 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    spec = get_spec(cfg.encoder)
-    size = cfg.input_size or spec.input_size
-    mcfg = ModelConfig(
-        encoder=cfg.encoder, pool=cfg.pool, embed_dim=cfg.embed_dim, input_size=size, mean=spec.mean, std=spec.std
-    )
-    prep = Preprocess(size, spec.mean, spec.std)
+    start = load_checkpoint(cfg.init) if cfg.init else None
+    if start is not None:
+        c = start.config
+        cfg.encoder, cfg.pool, cfg.embed_dim, cfg.input_size, cfg.pretrained = (
+            c.encoder, c.pool, c.embed_dim, c.input_size, "none"
+        )
+        mcfg = ModelConfig(
+            encoder=c.encoder, pool=c.pool, embed_dim=c.embed_dim, input_size=c.input_size, mean=c.mean, std=c.std
+        )
+    else:
+        spec = get_spec(cfg.encoder)
+        mcfg = ModelConfig(
+            encoder=cfg.encoder, pool=cfg.pool, embed_dim=cfg.embed_dim, input_size=cfg.input_size or spec.input_size,
+            mean=spec.mean, std=spec.std,
+        )
+    size = mcfg.input_size
+    prep = Preprocess(size, mcfg.mean, mcfg.std)
     data = Path(cfg.data)
     fmt = cfg.data_format if cfg.data_format != "auto" else _detect_format(data)
 
@@ -131,6 +145,8 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
         freeze_blocks=cfg.freeze_blocks, cosine_weight=cfg.cosine_weight, hard_k=cfg.hard_k, max_steps=cfg.max_steps,
         cached_blocks=cfg.cache_blocks,
     )
+    if start is not None:
+        module.model.load_state_dict(start.state_dict())
     accel = "gpu" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
     if accel == "gpu":
         torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
