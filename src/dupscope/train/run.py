@@ -98,8 +98,9 @@ def train(cfg: TrainConfig, argv: list[str] | None = None) -> Path:
             c.encoder, c.pool, c.embed_dim, c.input_size, "none"
         )
         mcfg = ModelConfig(
-            encoder=c.encoder, pool=c.pool, embed_dim=c.embed_dim, input_size=c.input_size, mean=c.mean, std=c.std
-        )
+            encoder=c.encoder, pool=c.pool, embed_dim=c.embed_dim, hidden_dim=c.hidden_dim, dropout=c.dropout,
+            fusion=c.fusion, input_size=c.input_size, mean=c.mean, std=c.std,
+        )  # calibration, fusion and provenance are the new run's own
     else:
         spec = get_spec(cfg.encoder)
         mcfg = ModelConfig(
