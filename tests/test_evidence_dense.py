@@ -270,3 +270,48 @@ def test_a_bar_slid_onto_its_neighbour_is_not_an_overlap():
     ta, tb = _thumb(a), _thumb(b)
     assert overlap_align(ta, tb, (tb.shape[1] / b.shape[1]) / (ta.shape[1] / a.shape[1])) is None
     assert not V.verify_either_way(extract_features(a), extract_features(b)).found
+
+
+def _brute_force_ncc(a: np.ndarray, b: np.ndarray, min_overlap: float) -> np.ndarray:
+    """|Correlation| over the overlap at every 'full' shift, pixel by pixel."""
+    ha, wa = a.shape
+    hb, wb = b.shape
+    out = np.zeros((ha + hb - 1, wa + wb - 1))
+    for i in range(ha + hb - 1):
+        for j in range(wa + wb - 1):
+            y0, x0 = i - hb + 1, j - wb + 1  # B's (0, 0) on A
+            ya, yb = max(0, y0), min(ha, y0 + hb)
+            xa, xb = max(0, x0), min(wa, x0 + wb)
+            pa = a[ya:yb, xa:xb].ravel()
+            pb = b[ya - y0 : yb - y0, xa - x0 : xb - x0].ravel()
+            if pa.size < min_overlap or pa.std() * pb.std() < 1e-6:
+                continue
+            out[i, j] = abs(np.corrcoef(pa, pb)[0, 1])
+    return out
+
+
+def test_the_batched_turn_search_equals_the_correlation_computed_shift_by_shift():
+    from dupscope.evidence.dense import _dihedral_frames, _turned_ncc
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (9, 12)).astype(np.float64)
+    b = rng.integers(0, 256, (7, 10)).astype(np.float64)  # exact in float32, as the turns are made
+    min_overlap = 0.4 * b.size
+    maps = _turned_ncc(a, b, min_overlap)
+    assert len(maps) == 8
+    for (r, i0, j0), (to_bd, (bw, bh)) in zip(maps, _dihedral_frames(b.shape)):
+        bd = cv2.warpAffine(b.astype(np.float32), to_bd[:2], (bw, bh), flags=cv2.INTER_NEAREST).astype(np.float64)
+        want = _brute_force_ncc(a, bd, min_overlap)
+        got = np.zeros_like(want)
+        got[i0 : i0 + r.shape[0], j0 : j0 + r.shape[1]] = r
+        assert np.allclose(got, want, atol=1e-9)
+        assert want[:i0].max(initial=0) == 0 and want[:, :j0].max(initial=0) == 0  # nothing cut that counts
+
+
+@pytest.mark.parametrize("shape", [(9, 14), (10, 7), (8, 8)])
+def test_numpy_turns_are_the_resampled_turns(shape):
+    from dupscope.evidence.dense import _dihedral_frames, _turned
+
+    a = np.random.default_rng(1).integers(0, 256, shape).astype(np.float32)
+    for k, (to_ad, (aw, ah)) in enumerate(_dihedral_frames(shape)):
+        assert np.array_equal(_turned(a, k), cv2.warpAffine(a, to_ad[:2], (aw, ah), flags=cv2.INTER_NEAREST))

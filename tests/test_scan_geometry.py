@@ -39,3 +39,46 @@ def test_packed_keypoints_give_the_same_evidence_and_detect_once():
 def test_unreadable_item_has_no_features():
     cache = KeypointCache(lambda it: None)
     assert cache.get(_It("x", None)) is None
+
+
+def test_threads_sharing_the_cache_never_decode_at_the_same_time():
+    """The scan verifies pairs on threads; decoding (PyMuPDF for PDF figures) is not
+    thread-safe, so the cache must hand out one decode at a time, and every pair must get
+    the evidence it gets on one thread."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dupscope.evidence.verify import verify_either_way
+
+    a = blobs(1, 200, 260, n=25)
+    items = [_It("a", a), _It("d", np.ascontiguousarray(np.rot90(a[20:180, 30:240]))),
+             _It("o", blobs(2, 200, 260, n=25)), _It("p", blobs(3, 180, 240, n=20))]
+    busy, overlaps, reads = threading.Lock(), [], []
+
+    def pixels(it):
+        if not busy.acquire(blocking=False):
+            overlaps.append(it.hash)
+            return it.px
+        try:
+            time.sleep(0.005)  # long enough for a second decode to collide
+            reads.append(it.hash)
+            return it.px
+        finally:
+            busy.release()
+
+    cache = KeypointCache(pixels, workers=2)
+    pairs = [(x, y) for x in items for y in items if x is not y] * 3
+
+    def check(pair):
+        r = verify_either_way(cache.get(pair[0]), cache.get(pair[1]))
+        return r.found, r.inliers, r.agreement
+
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(check, pairs))
+    assert overlaps == []
+    assert len(reads) > len(items)  # pixels were read again to compare them, under the lock
+    one = KeypointCache(lambda it: it.px)
+    assert threaded == [(r.found, r.inliers, r.agreement) for r in
+                        (verify_either_way(one.get(x), one.get(y)) for x, y in pairs)]
+    assert threaded[pairs.index((items[0], items[1]))][0]  # the rotated crop is found

@@ -6,11 +6,15 @@ again for almost every pair. Here every item's keypoints are kept *packed* (no p
 byte descriptors; a few KB for a plain panel, at most ~150 KB), detection runs on a
 thread pool (OpenCV releases the GIL), and the working pixels are rebuilt only for the few
 pairs whose keypoints align well enough to be compared pixel by pixel.
+
+The pairs themselves are verified on threads too (see ``Scanner._fuse``): every use of
+the cache, and so every decode (PyMuPDF is not thread-safe), holds one lock.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -29,8 +33,9 @@ PIXEL_CACHE = 32  # items whose working pixels are kept for pixel comparison
 class KeypointCache:
     """Packed keypoints per item hash, filled in parallel ahead of the pairs that need them.
 
-    ``pixels`` is only ever called from the thread that uses the cache (PyMuPDF, which
-    decodes PDF figures, is not thread-safe); the pool only detects.
+    Safe to share between threads: ``pixels`` (PyMuPDF decodes PDF figures, and is not
+    thread-safe) is only ever called under the cache's lock, one call at a time; the
+    detection pool never decodes.
     """
 
     def __init__(
@@ -48,9 +53,14 @@ class KeypointCache:
         self._items: dict[str, object] = {}
         self._twins: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # 4 KB an item, evicted with its keypoints
         self.detected = 0  # detections run (a re-detection after eviction counts again)
+        self._lock = threading.RLock()
 
     def prefetch(self, items: Iterable) -> None:
         """Detect keypoints of the items not cached yet, in parallel."""
+        with self._lock:
+            self._prefetch(items)
+
+    def _prefetch(self, items: Iterable) -> None:
         todo: dict[str, np.ndarray] = {}
         for it in items:
             self._items.setdefault(it.hash, it)
@@ -71,22 +81,24 @@ class KeypointCache:
 
     def get(self, it) -> ImageFeatures | None:
         """Features ready for :func:`~dupscope.evidence.verify.verify_features` (None: no pixels)."""
-        if it.hash not in self._packed:
-            self.prefetch([it])
-        f = self._packed.get(it.hash)
-        if it.hash in self._packed:
-            self._packed.move_to_end(it.hash)
+        with self._lock:
+            if it.hash not in self._packed:
+                self._prefetch([it])
+            f = self._packed.get(it.hash)
+            if it.hash in self._packed:
+                self._packed.move_to_end(it.hash)
         return None if f is None else f.unpacked()
 
     def twin_views(self, it) -> tuple[np.ndarray, np.ndarray] | None:
         """:func:`~dupscope.evidence.dense.twin_views` of an item already detected (None
         otherwise: this never detects)."""
-        if it.hash not in self._twins:
-            f = self._packed.get(it.hash)
-            if f is None or f.thumb is None:
-                return None
-            self._twins[it.hash] = twin_views(f.thumb)
-        return self._twins[it.hash]
+        with self._lock:
+            if it.hash not in self._twins:
+                f = self._packed.get(it.hash)
+                if f is None or f.thumb is None:
+                    return None
+                self._twins[it.hash] = twin_views(f.thumb)
+            return self._twins[it.hash]
 
     def _put(self, h: str, f: ImageFeatures | None) -> None:
         self._packed[h] = f
@@ -98,18 +110,20 @@ class KeypointCache:
 
     def _restorer(self, h: str) -> Callable[[], ImageFeatures]:
         def restore() -> ImageFeatures:
-            if h in self._full:
-                self._full.move_to_end(h)
-                return self._full[h]
-            base = self._packed.get(h)
-            px = self._pixels(self._items[h])
+            with self._lock:
+                if h in self._full:
+                    self._full.move_to_end(h)
+                    return self._full[h]
+                base = self._packed.get(h)
+                px = self._pixels(self._items[h])
             if base is None or px is None:
                 raise ValueError("pixels of a cached item are no longer readable")
             rgb, gray, text = working_pixels(px)
             full = replace(base.unpacked(), rgb=rgb, gray=gray, text=text, work_shape=None, restore=None)
-            self._full[h] = full
-            if len(self._full) > PIXEL_CACHE:
-                self._full.popitem(last=False)
+            with self._lock:
+                self._full[h] = full
+                if len(self._full) > PIXEL_CACHE:
+                    self._full.popitem(last=False)
             return full
 
         return restore
