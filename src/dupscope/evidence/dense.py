@@ -204,10 +204,10 @@ def _turn_steps() -> tuple[tuple[bool, bool, bool], ...]:
 
 
 def _turned(a: np.ndarray, k: int) -> np.ndarray:
-    """A in the k-th turn of :func:`_dihedral_frames` (numpy steps, no resampling)."""
+    """A in the k-th turn of :func:`_dihedral_frames`: a numpy view, no resampling."""
     t, fy, fx = _turn_steps()[k]
     v = a.T if t else a
-    return np.ascontiguousarray(v[:: -1 if fy else 1, :: -1 if fx else 1])
+    return v[:: -1 if fy else 1, :: -1 if fx else 1]
 
 
 def _best_crop(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray] | None:
@@ -222,7 +222,7 @@ def _best_crop(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray] | None:
     best = None  # (|correlation|, turn, (x, y), (tw, th))
     templates: dict[tuple[int, int], np.ndarray] = {}
     for k, (_, (aw, ah)) in enumerate(_dihedral_frames(a.shape)):
-        ad = _turned(a, k)
+        ad = np.ascontiguousarray(_turned(a, k))
         for f in CROP_FRACTIONS:
             s = f * min(aw / wb, ah / hb)
             tw, th = int(round(wb * s)), int(round(hb * s))
@@ -388,10 +388,7 @@ def _turned_ncc(a: np.ndarray, b: np.ndarray, min_overlap: float) -> list[tuple[
     """
     ha, wa = a.shape
     steps = _turn_steps()
-    views = []
-    for t, fy, fx in steps:
-        v = b.T if t else b
-        views.append(v[:: -1 if fy else 1, :: -1 if fx else 1])
+    views = [_turned(b, k) for k in range(8)]
     # The shifts whose overlap can hold min_overlap pixels, per shape of the turned B: a
     # run in the middle of each axis (the overlap length is symmetric about it).
     runs = {}
